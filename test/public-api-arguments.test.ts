@@ -23,7 +23,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { buildSynthetic, syntheticPassages } from '../fixtures/synthetic-index.js';
 import * as plait from '../src/index.js';
 import { isPlaitError, openIndex, type PlaitIndex } from '../src/index.js';
@@ -166,17 +166,210 @@ test('every exported function, constructor and static method refuses a wrong fir
   assert.deepEqual(failures, [], `${failures.length} doors failed with something other than a PlaitError:\n${failures.join('\n')}`);
 });
 
-test('the framework integrations (plait/langchain, plait/ai-sdk) refuse a wrong first argument with a PlaitError', async () => {
+/** The repository root (this file runs from dist/test), where package.json names the package's entries. */
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const PACKAGE_EXPORTS = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { exports: Record<string, { default: string }> }).exports;
+
+/** The module a subpath of package.json "exports" loads, as a user's `import 'plait/<subpath>'` gets it. */
+async function subpathModule(subpath: string): Promise<Record<string, unknown>> {
+  const entry = PACKAGE_EXPORTS[subpath];
+  assert.ok(entry !== undefined, subpath);
+  return (await import(pathToFileURL(join(ROOT, entry.default)).href)) as Record<string, unknown>;
+}
+
+/** Server options that never listen on a fixed port or print: every probe of plait/server that could start a server gives these. */
+const SAFE_SERVER_OPTIONS = { port: 0, host: '127.0.0.1', logLevel: false, defaultMetrics: false } as const;
+
+/**
+ * Closes what a probe's call returned when it is something that holds a socket, a model or a timer
+ * (a RunningServer, an Engine, a Fastify app, a Coordinator): a call that should have been refused
+ * must not leave a server listening.
+ */
+async function dispose(v: unknown): Promise<void> {
+  if (v === null || typeof v !== 'object') return;
+  const o = v as { close?: () => unknown; engine?: { close?: () => unknown } };
+  if (typeof o.close === 'function') await o.close();
+  else if (typeof o.engine?.close === 'function') await o.engine.close();
+}
+
+/** outcome(), closing whatever the call returned. */
+async function probe(call: () => unknown): Promise<Outcome> {
+  let got: unknown;
+  const o = await outcome(() => {
+    const v = call();
+    return v !== null && typeof v === 'object' && typeof (v as { then?: unknown }).then === 'function' ? (v as Promise<unknown>).then((x) => (got = x)) : (got = v);
+  });
+  await dispose(got);
+  return o;
+}
+
+/**
+ * How plait/server's doors are called in the probes where their first argument alone would do
+ * work or hold something: the rest of their arguments valid and safe (port 0 on 127.0.0.1, a NATS
+ * URL nothing listens on), so that only the first argument is wrong.
+ */
+async function serverDoors(server: Record<string, unknown>): Promise<{ calls: [string, (arg: unknown) => unknown][]; engine: () => unknown; resolved: unknown }> {
+  const s = server as unknown as typeof import('../src/server/index.js');
+  const resolved = s.resolveServerOptions(SAFE_SERVER_OPTIONS, {});
+  // An engine that serves nothing and loads nothing: its one reranker is a stand-in no probe reaches.
+  const engine = (): unknown => new s.Engine({ indexes: [], rerankers: [{ names: ['unused'], reranker: {} as never, borrowed: true }] }, resolved);
+  const special: Record<string, (arg: unknown) => unknown> = {
+    startServer: (a) => s.startServer(a as never, SAFE_SERVER_OPTIONS),
+    openEngine: (a) => s.openEngine(a as never, resolved),
+    openCoordinatorEngine: (a) => s.openCoordinatorEngine(a as never, resolved, { servers: 'nats://127.0.0.1:1', startWaitMs: 100 }),
+    closeOnSignals: (a) => s.closeOnSignals(a as never, () => {})(),
+    'new Engine': (a) => new s.Engine(a as never, resolved),
+  };
+  const calls: [string, (arg: unknown) => unknown][] = [];
+  for (const [name, value] of Object.entries(server)) {
+    if (typeof value !== 'function') continue;
+    const key = isClass(value) ? `new ${name}` : name;
+    calls.push([key, special[key] ?? ((a) => (isClass(value) ? new value(a) : (value as (a: unknown) => unknown)(a)))]);
+  }
+  return { calls, engine, resolved };
+}
+
+/**
+ * First arguments of plait/server's doors that are valid, by door: [] is a server of no index (it
+ * reranks with the default model, loaded: not probed), a string is a cluster name or a query.
+ * [42] stands in for [] there: an array, but not of index names.
+ */
+const SERVER_VALID_FIRST: Readonly<Record<string, readonly unknown[]>> = {
+  startServer: [[]],
+  openEngine: [[]],
+  resolveServerOptions: [undefined, {}],
+  clusterNameOf: ['x'],
+  openCoordinatorEngine: ['x'],
+  normaliseQuery: ['x'],
+  statusFor: ['x'],
+};
+
+test('every subpath of package.json "exports" is probed: each function and constructor refuses a wrong first argument with a PlaitError', async () => {
+  assert.deepEqual(Object.keys(PACKAGE_EXPORTS).sort(), ['.', './ai-sdk', './langchain', './server'], 'a new subpath is probed here: add it to this list once its doors are');
+  // ".": the first test probes the very module a user's `import 'plait'` loads.
+  assert.equal(await subpathModule('.'), plait, 'plait resolves to src/index.js');
   const failures: string[] = [];
-  for (const mod of ['langchain', 'ai-sdk']) {
-    const exports = (await import(`../src/integrations/${mod}.js`)) as Record<string, unknown>;
-    for (const [name, value] of Object.entries(exports)) {
+  for (const sub of ['./langchain', './ai-sdk']) {
+    for (const [name, value] of Object.entries(await subpathModule(sub))) {
       if (typeof value !== 'function') continue;
       for (const bad of BAD_FIRST) {
-        const o = await outcome(() => (isClass(value) ? new value(bad) : (value as (a: unknown) => unknown)(bad)));
-        if (o.kind === 'other') failures.push(`${mod} ${name}(${label(bad)}) → ${o.what}`);
+        const o = await probe(() => (isClass(value) ? new value(bad) : (value as (a: unknown) => unknown)(bad)));
+        if (o.kind === 'other') failures.push(`plait/${sub.slice(2)} ${name}(${label(bad)}) → ${o.what}`);
       }
     }
+  }
+  const { calls } = await serverDoors(await subpathModule('./server'));
+  assert.ok(calls.length >= 13, `the probe finds plait/server's doors (${calls.length})`);
+  for (const [name, call] of calls) {
+    const valid = SERVER_VALID_FIRST[name.replace(/^new /, '')] ?? [];
+    const bads = [...BAD_FIRST.filter((b) => !valid.some((v) => JSON.stringify(v) === JSON.stringify(b) && typeof v === typeof b)), ...(valid.some(Array.isArray) ? [[42]] : [])];
+    for (const bad of bads) {
+      const o = await probe(() => call(bad));
+      if (o.kind !== 'plait' || o.code !== 'INVALID_ARGUMENT') failures.push(`plait/server ${name}(${label(bad)}) → ${o.kind === 'plait' ? o.code : o.kind === 'other' ? o.what : 'returned'}`);
+    }
+  }
+  assert.deepEqual(failures, [], `${failures.length} calls were not refused with a PlaitError (INVALID_ARGUMENT for plait/server):\n${failures.join('\n')}`);
+});
+
+test("plait/server's doors, given a valid first argument, refuse a wrong next one with INVALID_ARGUMENT, before listening or connecting", async () => {
+  const s = (await subpathModule('./server')) as unknown as typeof import('../src/server/index.js');
+  const { engine, resolved } = await serverDoors(s as unknown as Record<string, unknown>);
+  const nats = { servers: 'nats://127.0.0.1:1', startWaitMs: 100 };
+  const doors: Record<string, (bad: unknown) => unknown> = {
+    startServer: (b) => s.startServer([], b as never),
+    openEngine: (b) => s.openEngine([], b as never),
+    createApp: (b) => s.createApp(engine() as never, b as never),
+    serveEngine: (b) => s.serveEngine(engine() as never, b as never),
+    'new Engine': (b) => new s.Engine({ indexes: [], rerankers: [{ names: ['unused'], reranker: {} as never, borrowed: true }] }, b as never),
+    'openCoordinatorEngine options': (b) => s.openCoordinatorEngine('x', b as never, nats),
+    'openCoordinatorEngine coordinatorOptions': (b) => s.openCoordinatorEngine('x', resolved as never, b as never),
+    'closeOnSignals onClosed': (b) => s.closeOnSignals({ app: {}, engine: {}, close: async () => true } as never, b as never)(),
+  };
+  const failures: string[] = [];
+  for (const [name, call] of Object.entries(doors)) {
+    for (const bad of [...BAD_OPTIONS, ...(name.startsWith('closeOnSignals') ? [undefined, {}] : [])]) {
+      const o = await probe(() => call(bad));
+      if (o.kind !== 'plait' || o.code !== 'INVALID_ARGUMENT') failures.push(`${name}(valid, ${label(bad)}) → ${o.kind === 'plait' ? o.code : o.kind === 'other' ? o.what : 'returned'}`);
+    }
+  }
+  // startServer's options of the wrong kind, each beside a safe port and host: refused by name before
+  // anything loads or listens (they had been taken, or thrown as TypeErrors: apiKey 42 → "value.trim is not a function").
+  const wrongOptions: [string, unknown][] = [
+    ['host', 42], ['host', {}], ['models', 'x'], ['models', [42]], ['quantize', 'x'], ['crossEncoders', 'x'], ['crossEncoders', [42]],
+    ['ltrModel', 42], ['apiKey', 42], ['apiKey', null], ['apiKeyFile', 42], ['corsOrigins', 'x'], ['corsOrigins', {}],
+    ['defaultMetrics', 'x'], ['logDestination', 42], ['logDestination', { write: 'x' }], ['trustProxy', 42], ['trustProxy', null], ['synonyms', 42],
+  ];
+  // The coordinator's own options likewise, before it connects.
+  for (const bad of [{ servers: 42 }, { servers: [42] }, { servers: 'nats://127.0.0.1:1', startWaitMs: 'x' }, { servers: 'nats://127.0.0.1:1', onNatsStatus: 42 }]) {
+    const o = await probe(() => s.openCoordinatorEngine('x', resolved as never, bad as never));
+    if (o.kind !== 'plait' || o.code !== 'INVALID_ARGUMENT') failures.push(`openCoordinatorEngine('x', options, ${label(bad)}) → ${o.kind === 'plait' ? o.code : o.kind === 'other' ? o.what : 'returned'}`);
+  }
+  for (const [key, bad] of wrongOptions) {
+    const o = await probe(() => s.startServer([], { ...SAFE_SERVER_OPTIONS, [key]: bad } as never));
+    if (o.kind !== 'plait' || o.code !== 'INVALID_ARGUMENT') failures.push(`startServer([], { ${key}: ${label(bad)} }) → ${o.kind === 'plait' ? o.code : o.kind === 'other' ? o.what : 'returned'}`);
+  }
+  assert.deepEqual(failures, [], failures.join('\n'));
+  // Named: the parameter and what it expected.
+  await assert.rejects(s.startServer(undefined as never, SAFE_SERVER_OPTIONS), (e: unknown) => isPlaitError(e, 'INVALID_ARGUMENT') && /Expected an array of strings for indexes but received undefined/.test(e.message));
+  await assert.rejects(s.createApp(42 as never), (e: unknown) => isPlaitError(e, 'INVALID_ARGUMENT') && /for engine but received 42/.test(e.message));
+  // A code HTTP_STATUS does not list answers 500, an Object.prototype name ("toString") too: it had answered a function.
+  for (const code of ['toString', 'constructor', '__proto__', 'NO_SUCH_CODE']) assert.equal(s.statusFor(code), 500, code);
+});
+
+test("the integrations' doors (plait/ai-sdk models and their doRerank, plait/langchain's retriever) refuse a wrong argument with INVALID_ARGUMENT, before any model loads", async () => {
+  const ai = (await subpathModule('./ai-sdk')) as unknown as typeof import('../src/integrations/ai-sdk.js');
+  const lc = (await subpathModule('./langchain')) as unknown as typeof import('../src/integrations/langchain.js');
+  const model = new ai.PlaitRerankingModel();
+  const provider = ai.createPlait();
+  // undefined is the default model id; a string names a model (an unknown one fails when it loads).
+  const doors: Record<string, [(bad: unknown) => unknown, readonly unknown[]]> = {
+    'new PlaitRerankingModel': [(b) => new ai.PlaitRerankingModel(b as never), [null, 42, '', {}, []]],
+    'plait.reranking': [(b) => provider.reranking(b as never), [null, 42, '', {}, []]],
+    'plait.rerankingModel': [(b) => provider.rerankingModel(b as never), [null, 42, '', {}, []]],
+    'model.doRerank': [(b) => model.doRerank(b as never), [...BAD_FIRST, { documents: ['a'], query: 'q' }, { documents: { type: 'text', values: 'a' }, query: 'q' }, { documents: { type: 'text', values: [] }, query: 42 }]],
+    'new PlaitRetriever index': [(b) => new lc.PlaitRetriever({ index: b as never }), [42, 'x', {}, []]],
+    'new PlaitRerank model': [(b) => new lc.PlaitRerank({ model: b as never }), [null, 42, '', {}, []]],
+    'new PlaitRerank reranker': [(b) => new lc.PlaitRerank({ reranker: b as never }), [null, 42, 'x', {}, []]],
+    'new PlaitRerankingModel rerankerOptions': [(b) => new ai.PlaitRerankingModel(undefined, { rerankerOptions: b as never }), [null, 42, 'x', []]],
+  };
+  const failures: string[] = [];
+  try {
+    for (const [name, [call, bads]] of Object.entries(doors)) {
+      for (const bad of bads) {
+        const o = await probe(() => call(bad));
+        if (o.kind !== 'plait' || o.code !== 'INVALID_ARGUMENT') failures.push(`${name}(${label(bad)}) → ${o.kind === 'plait' ? o.code : o.kind === 'other' ? o.what : 'returned'}`);
+      }
+    }
+  } finally {
+    await model.close();
+  }
+  assert.deepEqual(failures, [], failures.join('\n'));
+});
+
+test('the public methods of an Engine (plait/server) refuse a wrong first argument with a PlaitError', async () => {
+  const s = (await subpathModule('./server')) as unknown as typeof import('../src/server/index.js');
+  const { engine } = await serverDoors(s as unknown as Record<string, unknown>);
+  const e = engine() as InstanceType<typeof s.Engine>;
+  const proto = Object.getPrototypeOf(e) as object;
+  // A method that takes no argument (readiness, warmUp, close, …) has nothing to refuse.
+  const methods = Object.getOwnPropertyNames(proto).filter((m) => {
+    const f = Object.getOwnPropertyDescriptor(proto, m)?.value as unknown;
+    return m !== 'constructor' && typeof f === 'function' && f.length > 0 && !PRIVATE.has(`Engine.${m}`);
+  });
+  for (const m of ['index', 'search', 'rerank', 'encode', 'reranker', 'abortInFlight']) assert.ok(methods.includes(m), m);
+  const failures: string[] = [];
+  try {
+    for (const m of methods) {
+      let refused = 0;
+      for (const bad of BAD_FIRST) {
+        const o = await probe(() => (e as unknown as Record<string, (a: unknown) => unknown>)[m]!(bad));
+        if (o.kind === 'other') failures.push(`engine.${m}(${label(bad)}) → ${o.what}`);
+        if (o.kind === 'plait') refused++;
+      }
+      if (refused === 0) failures.push(`engine.${m} took every wrong first argument`);
+    }
+  } finally {
+    await e.close();
   }
   assert.deepEqual(failures, [], failures.join('\n'));
 });

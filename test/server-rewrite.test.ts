@@ -130,15 +130,17 @@ test('HTTP: rewrite.rm3 and rewrite.prf take their parameters; out of range is 4
   assert.equal(prf.status, 200, JSON.stringify(prf.body));
   assert.ok(prf.body.results[0].rewrites.some((r: { kind: string }) => r.kind === 'prf'));
   for (const [rewrite, mode, name] of [
-    [{ rm3: { fb_docs: 0 } }, 'bm25', 'rm3.fbDocs'],
-    [{ rm3: { original_query_weight: 2 } }, 'bm25', 'rm3.originalQueryWeight'],
-    [{ prf: { fb_embeddings: 1000 } }, 'late', 'prf.fbEmbeddings'],
-    [{ prf: { beta: -1 } }, 'late', 'prf.beta'],
+    // Named as the client wrote them (snake_case, the body's path), not as the library's options (rm3.fbDocs).
+    [{ rm3: { fb_docs: 0 } }, 'bm25', 'body/rewrite/rm3/fb_docs'],
+    [{ rm3: { original_query_weight: 2 } }, 'bm25', 'body/rewrite/rm3/original_query_weight'],
+    [{ prf: { fb_embeddings: 1000 } }, 'late', 'body/rewrite/prf/fb_embeddings'],
+    [{ prf: { beta: -1 } }, 'late', 'body/rewrite/prf/beta'],
   ] as const) {
     const r = await postJson(url, { query: QUERY, mode, rewrite });
     assert.equal(r.status, 400, JSON.stringify(rewrite));
     assert.equal(r.body.error.code, 'INVALID_ARGUMENT');
-    assert.equal(r.body.error.details.name, name, JSON.stringify(r.body));
+    assert.equal(r.body.error.details.field, name, JSON.stringify(r.body));
+    assert.ok(r.body.error.message.includes(name), JSON.stringify(r.body));
   }
   for (const rewrite of [{ rm3: { fb_docs: '5' } }, { rm3: { fbDocs: 5 } }, { prf: 'yes' }]) {
     const r = await postJson(url, { query: QUERY, mode: 'hybrid', rewrite });

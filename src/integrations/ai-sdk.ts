@@ -18,6 +18,7 @@
 import { NoSuchModelError, type JSONObject, type ProviderV3, type RerankingModelV3, type RerankingModelV3CallOptions, type SharedV3Warning } from '@ai-sdk/provider';
 import { RerankerHandle, checkTopN, type IntegrationRerankerOptions } from './reranker-handle.js';
 import { checkOptionKeys, type OptionKeys } from '../util/option-keys.js';
+import { checkArray, checkNonEmptyString, checkShape, checkString } from '../errors/index.js';
 
 export type { IntegrationRerankerOptions } from './reranker-handle.js';
 
@@ -48,9 +49,11 @@ export class PlaitRerankingModel implements RerankingModelV3 {
 
   /**
    * @param modelId the plait model (default 'bundled'); with `settings.reranker`, only the name the model reports.
-   * @throws PlaitError INVALID_ARGUMENT for an unknown settings key, or when the settings give both a reranker and rerankerOptions.
+   * @throws PlaitError INVALID_ARGUMENT for a modelId that is not a non-empty string, an unknown settings key, or when the settings give both a reranker and rerankerOptions.
    */
   constructor(modelId: string = BUNDLED_MODEL_ID, settings: PlaitRerankingSettings = {}) {
+    // Checked here, not when the first rerank loads the model: plait.reranking(42) had made a model that failed only then.
+    checkNonEmptyString('modelId', modelId, 'a model id (default "bundled")');
     checkOptionKeys(settings, PLAIT_RERANKING_SETTINGS_KEYS, 'plait reranking setting');
     this.modelId = modelId;
     const { documentText, ...handle } = settings;
@@ -68,10 +71,14 @@ export class PlaitRerankingModel implements RerankingModelV3 {
    * APIs the SDK's providers call take `top_n` as a positive count (plait's own Cohere-shaped routes
    * refuse 0 with a 400 the same way). So 0, a negative or a fractional topN is refused here, before
    * any model loads, rather than answered with an empty or silently rounded ranking.
-   * @throws PlaitError EMPTY_TEXT (a query with no letter or digit), INVALID_ARGUMENT (topN),
+   * @throws PlaitError EMPTY_TEXT (a query with no letter or digit), INVALID_ARGUMENT (options not of that shape, topN),
    * ABORTED / the signal's reason (abortSignal), the model's load errors.
    */
   async doRerank(options: RerankingModelV3CallOptions): Promise<DoRerankResult> {
+    checkShape('options', options, 'RerankingModelV3CallOptions (an object with documents and query)', ['documents', 'query']);
+    checkShape('options.documents', options.documents, "the documents ({ type: 'text' | 'object', values })", ['type', 'values']);
+    checkArray('options.documents.values', options.documents.values);
+    checkString('options.query', options.query);
     const { documents, query, abortSignal } = options;
     const topN = checkTopN(options.topN, 1);
     const texts = documents.type === 'text' ? documents.values : documents.values.map((d) => this.documentText(d));

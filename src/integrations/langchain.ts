@@ -103,6 +103,8 @@ export class PlaitRetriever extends BaseRetriever<PlaitDocumentMetadata> {
     // A misspelt key (`searchOption`) had been dropped in silence: every search ran with plait's defaults.
     checkOptionKeys(fields, PLAIT_RETRIEVER_INPUT_KEYS, 'PlaitRetriever field');
     checkShape('fields', fields, 'PlaitRetriever fields ({ index, searchOptions? })', ['index']);
+    // Any value had been taken for the index, and the first invoke() threw "this.index.search is not a function".
+    checkShape('fields.index', fields.index, 'a PlaitIndex (from openIndex)', ['search']);
     checkOptionKeys(fields.searchOptions, RETRIEVER_SEARCH_OPTION_KEYS, 'PlaitRetriever searchOptions key');
     super(fields);
     this.index = fields.index;

@@ -7,7 +7,7 @@
  * the first call, and a failed load is not cached (the next call tries again, as
  * `rerank()`'s shared rerankers do). This file imports no framework.
  */
-import { PlaitError, invalidArgument, isPlaitError } from '../errors/index.js';
+import { PlaitError, checkNonEmptyString, checkOptions, checkShape, invalidArgument, isPlaitError } from '../errors/index.js';
 import { Reranker, type RerankerOptions } from '../rerank/reranker.js';
 import type { OptionKeys } from '../util/option-keys.js';
 
@@ -33,12 +33,16 @@ export class RerankerHandle {
   /**
    * @param door how the integration's user names the model (`plait.reranking(modelId)`, `new
    *   PlaitRerank({ model })`): a model that is not found is refused in those words, not the CLI's.
-   * @throws PlaitError INVALID_ARGUMENT when `reranker` is given together with `model` or `rerankerOptions` (they would be ignored).
+   * @throws PlaitError INVALID_ARGUMENT when `reranker` is given together with `model` or `rerankerOptions` (they would be ignored),
+   *   or any of them is of the wrong kind (checked here, not when the first call loads the model).
    */
   constructor(
     private readonly options: IntegrationRerankerOptions = {},
     private readonly door?: string,
   ) {
+    if (options.model !== undefined) checkNonEmptyString('model', options.model, 'a model (a hub repo id, a folder, or "bundled")');
+    if (options.reranker !== undefined) checkShape('reranker', options.reranker, 'a Reranker (from Reranker.create)', ['rerank']);
+    checkOptions('rerankerOptions', options.rerankerOptions);
     if (options.reranker !== undefined && (options.model !== undefined || options.rerankerOptions !== undefined)) {
       throw new PlaitError('INVALID_ARGUMENT', { message: 'give either a reranker or model/rerankerOptions, not both: a given Reranker already has its model', name: 'reranker' });
     }

@@ -28,18 +28,20 @@ import { embedInSteps } from '../indexer/build-index.js';
  * @throws PlaitError INVALID_ARGUMENT (a field of the wrong type; a key that is no document field,
  * checkDocumentKeys; an id that is a fraction or an integer past 2^53), INVALID_ID (a control character or line break in the id, or white space at
  * an end: `details.reason`), EMPTY_TEXT (no title and no text).
+ * `idField` is how the caller's documents name the id in those refusals: `docId` (the library's), or
+ * `doc_id` where HTTP's `{"doc_id": …}` was carried here as `docId` (a refusal had named the library's field to an HTTP client).
  */
-export function checkDocument(doc: unknown, i: number): DocumentInput {
+export function checkDocument(doc: unknown, i: number, idField: 'docId' | 'doc_id' = 'docId'): DocumentInput {
   const d = doc as (Partial<Omit<DocumentInput, 'docId'>> & { docId?: unknown }) | null;
   if (d === null || typeof d !== 'object') throw invalidArgument(`documents[${i}]`, 'an object {docId, text, title?, metadata?}', doc);
   checkDocumentKeys(d, i);
   const docId = idText(d.docId, undefined, 'docId');
   if (docId === undefined) {
-    throw new PlaitError('INVALID_ARGUMENT', { message: `documents[${i}].docId ${numberIdRefusal(d.docId as number)}`, name: `documents[${i}].docId`, received: d.docId });
+    throw new PlaitError('INVALID_ARGUMENT', { message: `documents[${i}].${idField} ${numberIdRefusal(d.docId as number)}`, name: `documents[${i}].${idField}`, received: d.docId });
   }
-  if (docId === null) throw invalidArgument(`documents[${i}].docId`, 'a non-empty string or an integer', d.docId);
+  if (docId === null) throw invalidArgument(`documents[${i}].${idField}`, 'a non-empty string or an integer', d.docId);
   const fault = docIdFault(docId);
-  if (fault !== null) throw invalidDocId(docId, fault, `(documents[${i}])`, { index: i });
+  if (fault !== null) throw invalidDocId(docId, fault, `(documents[${i}].${idField})`, { index: i });
   if (typeof d.text !== 'string') throw invalidArgument(`documents[${i}].text`, 'a string', d.text);
   if (d.title !== undefined && typeof d.title !== 'string') throw invalidArgument(`documents[${i}].title`, 'a string', d.title);
   if (d.metadata !== undefined && d.metadata !== null && (typeof d.metadata !== 'object' || Array.isArray(d.metadata))) {

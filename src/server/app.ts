@@ -14,9 +14,9 @@ import type { Socket } from 'node:net';
 import Fastify, { LogController, type FastifyInstance, type FastifyRequest, type HTTPMethods } from 'fastify';
 import cors from '@fastify/cors';
 import swagger from '@fastify/swagger';
-import { PlaitError, isPlaitError } from '../errors/index.js';
+import { PlaitError, checkInstance, checkOptions, isPlaitError } from '../errors/index.js';
 import { SERVER_DEFAULTS } from '../config/defaults.js';
-import type { Engine } from './engine.js';
+import { Engine } from './engine.js';
 import { errorBody, internalErrorBody, shapeErrorBody, statusFor, teiStatus, toPlaitError, type ErrorShape } from './http-errors.js';
 import { IGNORED_FIELDS_HEADER, ignoredFieldsHeader, relaxRequestBody } from './lenient-body.js';
 import { TEXT_WARNINGS_HEADER } from './text-checks.js';
@@ -112,7 +112,13 @@ export interface AppOptions {
   shardReplica?: ShardReplicaTarget;
 }
 
+/**
+ * The Fastify app over `engine`, its routes registered, not listening (serveEngine listens).
+ * @throws PlaitError INVALID_ARGUMENT when `engine` is not an Engine or `appOptions` not an object.
+ */
 export async function createApp(engine: Engine, appOptions: AppOptions = {}): Promise<FastifyInstance> {
+  checkInstance('engine', engine, Engine, 'an Engine (from openEngine, openCoordinatorEngine or new Engine)');
+  checkOptions('appOptions', appOptions);
   const o = engine.options;
   const app = Fastify({
     logger: o.logLevel === false ? false : { level: o.logLevel, ...(o.logDestination === undefined ? {} : { stream: o.logDestination }) },

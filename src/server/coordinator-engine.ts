@@ -12,7 +12,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { CLUSTER_DEFAULTS } from '../config/defaults.js';
-import { PlaitError } from '../errors/index.js';
+import { PlaitError, checkFunction, checkNonEmptyString, checkNumber, checkShape, checkStringArray } from '../errors/index.js';
 import { createEncoder } from '../encoder/create-encoder.js';
 import { resolveModelSpec } from '../encoder/resolve-model.js';
 import { DynamicBatchingEncoder } from '../encoder/dynamic-batching.js';
@@ -31,7 +31,7 @@ import type { ShardInfo } from '../cluster/shard-protocol.js';
 import { Engine, type RerankerEntry } from './engine.js';
 import type { ClusterWriteTarget } from './routes/documents.js';
 import { WriteLog } from '../cluster/write-log.js';
-import type { ResolvedServerOptions } from './options.js';
+import { checkResolvedServerOptions, type ResolvedServerOptions } from './options.js';
 import { natsJetStream } from '../cluster/nats-modules.js';
 
 export interface CoordinatorOptions {
@@ -52,9 +52,10 @@ export interface CoordinatorOptions {
  * @throws PlaitError INDEX_NOT_FOUND when `nameOrPath` is a path (it has a `/` or a backslash) with no
  *   cluster.json, or the folder of an ordinary (unsharded) index — both would otherwise be taken
  *   for a cluster's name: refused for its characters, or waited on for replicas that never come;
- *   INVALID_ARGUMENT for a name that is not 1–64 characters of [A-Za-z0-9_-].
+ *   INVALID_ARGUMENT for a name that is not 1–64 characters of [A-Za-z0-9_-], or no string at all.
  */
 export function clusterNameOf(nameOrPath: string): string {
+  checkNonEmptyString('nameOrPath', nameOrPath, 'a cluster name or the folder of a sharded index');
   if (existsSync(join(nameOrPath, CLUSTER_MANIFEST_FILE))) return readClusterManifest(nameOrPath).name;
   const build = 'build one with plait index <corpus> --index <name> --shards <n>, or give the cluster\'s name';
   if (existsSync(join(nameOrPath, MANIFEST_FILE))) {
@@ -80,11 +81,17 @@ export interface Coordinator {
  * CLUSTER_DEFAULTS.startGraceMs more: shards still without a replica are answered degraded until
  * one joins. Without it, shard 0 must answer first (its info gives the shard count) and every
  * shard within the start wait.
- * @throws PlaitError CLUSTER_UNAVAILABLE (no NATS, no shard answering through the start wait, or
+ * @throws PlaitError INVALID_ARGUMENT (an argument of the wrong kind, before connecting), CLUSTER_UNAVAILABLE (no NATS, no shard answering through the start wait, or
  * without cluster.json a shard missing), MODEL_MISMATCH (a shard of another build: its codebook,
  * model or shard count differs; cluster/shard-mismatch.ts).
  */
 export async function openCoordinatorEngine(nameOrPath: string, options: ResolvedServerOptions, o: CoordinatorOptions): Promise<Coordinator> {
+  checkNonEmptyString('nameOrPath', nameOrPath, 'a cluster name or the folder of a sharded index');
+  checkResolvedServerOptions('options', options);
+  checkShape('coordinatorOptions', o, 'CoordinatorOptions (an object with servers, the NATS URLs)', ['servers']);
+  if (typeof o.servers !== 'string') checkStringArray('coordinatorOptions.servers', o.servers, 'a NATS URL or an array of them');
+  if (o.startWaitMs !== undefined) checkNumber('coordinatorOptions.startWaitMs', o.startWaitMs, 'a number of milliseconds');
+  if (o.onNatsStatus !== undefined) checkFunction('coordinatorOptions.onNatsStatus', o.onNatsStatus, 'a function or undefined');
   const name = clusterNameOf(nameOrPath);
   const subjects = clusterSubjects(name);
   const nc = await natsConnect(o.servers, `plait-${name}-coordinator`);

@@ -36,7 +36,8 @@ import { ServerMetrics } from './metrics.js';
 import { queryFit, unsearchable } from '../search/query-text.js';
 import { emptyResult } from '../search/search-result.js';
 import { sharedAbortController } from '../search/deadline.js';
-import type { ResolvedServerOptions } from './options.js';
+import { checkResolvedServerOptions, type ResolvedServerOptions } from './options.js';
+import { checkArray, checkInstance, checkObject, checkShape, checkString, checkStringArray, invalidArgument } from '../errors/index.js';
 import { localPipelineIndex, type PipelineIndex } from '../pipeline/pipeline-index.js';
 import type { ClusterCallOptions } from '../cluster/cluster-index.js';
 import type { RewrittenQuery } from '../rewrite/query-rewriter.js';
@@ -144,17 +145,33 @@ export interface QueryAnswer {
   cached: boolean;
 }
 
+/**
+ * The served generation's tag: 16 hex characters of a digest of the manifest (any change to it is a new tag).
+ * @throws PlaitError INVALID_ARGUMENT when `manifest` is not an IndexManifest.
+ */
 export function indexGeneration(manifest: IndexManifest): string {
+  checkShape('manifest', manifest, 'an IndexManifest (from readManifest)', ['settings', 'codec']);
   return createHash('sha1').update(JSON.stringify(manifest)).digest('hex').slice(0, 16);
 }
 
-/** Whitespace-trimmed and -collapsed: the form the cache keys on and the search runs on. */
+/** Whitespace-trimmed and -collapsed: the form the cache keys on and the search runs on. @throws PlaitError INVALID_ARGUMENT when `q` is not a string. */
 export function normaliseQuery(q: string): string {
+  checkString('query', q);
   return q.trim().replace(/\s+/g, ' ');
 }
 
 function embeddingBytes(e: TokenEmbeddings): number {
   return e.vectors.byteLength + e.tokenIds.byteLength + 64;
+}
+
+/** A model name or undefined (the default model): the first argument of Engine's reranker, crossEncoder, rerank and encode. */
+function checkModelName(name: string, value: unknown): void {
+  if (value !== undefined) checkString(name, value, 'a model name or undefined');
+}
+
+/** An entry of Engine#indexes (from engine.index(name)). */
+function checkIndexEntry(entry: unknown): void {
+  checkShape('entry', entry, 'an IndexEntry (from engine.index)', ['name', 'index']);
 }
 
 export class Engine {
@@ -198,6 +215,10 @@ export class Engine {
     parts: EngineParts,
     readonly options: ResolvedServerOptions,
   ) {
+    checkShape('parts', parts, 'EngineParts (an object with indexes and rerankers)', ['indexes', 'rerankers']);
+    checkArray('parts.indexes', parts.indexes);
+    checkArray('parts.rerankers', parts.rerankers);
+    checkResolvedServerOptions('options', options);
     for (const { name, index, borrowed } of parts.indexes) {
       if (this.indexes.has(name)) throw new PlaitError('INVALID_ARGUMENT', { message: `two indexes are named "${name}"`, name });
       this.indexes.set(name, { name, index, generation: indexGeneration(index.manifest), borrowed: borrowed === true });
@@ -311,11 +332,13 @@ export class Engine {
    * that a drain that ran out of time answers its clients before it closes their connections.
    */
   abortInFlight(reason: PlaitError): void {
+    checkInstance('reason', reason, PlaitError);
     this.shutdown.abort(reason);
   }
 
-  /** Unknown index → 404 INDEX_NOT_FOUND. */
+  /** Unknown index → 404 INDEX_NOT_FOUND. @throws PlaitError INDEX_NOT_FOUND; INVALID_ARGUMENT when `name` is not a string. */
   index(name: string): IndexEntry {
+    checkString('name', name);
     const e = this.indexes.get(name);
     if (e === undefined) throw new PlaitError('INDEX_NOT_FOUND', { message: `no index named "${name}" is served`, name, served: [...this.indexes.keys()] });
     return e;
@@ -330,6 +353,7 @@ export class Engine {
    * @throws PlaitError INVALID_ARGUMENT when none is served or none has that name.
    */
   crossEncoder(name: string | undefined): CrossEncoderEntry {
+    checkModelName('name', name);
     const found = name === undefined ? this.crossEncoders[0] : this.crossEncoders.find((c) => c.names.includes(name));
     if (found !== undefined) return found;
     const served = this.crossEncoders.map((c) => c.names[0]).join(', ');
@@ -361,7 +385,9 @@ export class Engine {
     return [...this.indexes.values()].flatMap((e) => (e.index.scoringWorkers === undefined ? [] : [{ index: e.name, workers: e.index.scoringWorkers }]));
   }
 
+  /** The reranker `model` names, else the default (the first). @throws PlaitError INVALID_ARGUMENT when `model` is neither a string nor undefined. */
   reranker(model: string | undefined): RerankerEntry {
+    checkModelName('model', model);
     if (model !== undefined) for (const r of this.rerankers) if (r.names.includes(model)) return r;
     return this.rerankers[0]!;
   }
@@ -372,6 +398,7 @@ export class Engine {
    * @throws PlaitError INVALID_ARGUMENT when the index was served through a wrapper.
    */
   plaitIndex(entry: IndexEntry): PlaitIndex {
+    checkIndexEntry(entry);
     if (entry.index instanceof PlaitIndex) return entry.index;
     throw new PlaitError('INVALID_ARGUMENT', { message: `index "${entry.name}" is served through a wrapper that supports search only`, index: entry.name });
   }
@@ -382,6 +409,7 @@ export class Engine {
    * @throws PlaitError INVALID_ARGUMENT when the index was served through a search-only wrapper.
    */
   pipelineIndex(entry: IndexEntry, o: ClusterCallOptions): PipelineIndex {
+    checkIndexEntry(entry);
     if (entry.index instanceof PlaitIndex) return localPipelineIndex(entry.index);
     if (entry.index.pipelineIndex !== undefined) return entry.index.pipelineIndex(o);
     return localPipelineIndex(this.plaitIndex(entry));
@@ -516,6 +544,10 @@ export class Engine {
    * them (and inside the library, down to the scoring workers, through `signal`).
    */
   async search(entry: IndexEntry, queries: string[], options: SearchOptions, signal: AbortSignal, deadlineAt?: number): Promise<QueryAnswer[]> {
+    checkIndexEntry(entry);
+    checkStringArray('queries', queries);
+    checkObject('options', options, 'an object of search options');
+    checkInstance('signal', signal, AbortSignal);
     const resolved = entry.index.resolveSearch(options);
     const optionsKey = searchOptionsKey(resolved);
     const keys = queries.map((q) => `${entry.name}\u0000${entry.generation}\u0000${optionsKey}\u0000${q}`);
@@ -604,6 +636,7 @@ export class Engine {
 
   /** The served cross-encoder that a rerank's `model` names exactly, if any (else a reranker answers it). */
   rerankCrossEncoder(model: string | undefined): CrossEncoderEntry | undefined {
+    checkModelName('model', model);
     return model === undefined ? undefined : this.crossEncoders.find((c) => c.names.includes(model));
   }
 
@@ -615,6 +648,11 @@ export class Engine {
    * absent for a cross-encoder (its tokenization of each pair happens in its worker, uncounted).
    */
   async rerank(model: string | undefined, query: string, texts: string[], options: RerankOptions, signal: AbortSignal): Promise<{ results: RerankResult[]; model: string; usage?: RerankUsage }> {
+    checkModelName('model', model);
+    checkString('query', query);
+    checkStringArray('texts', texts);
+    checkObject('options', options, 'an object of rerank options');
+    checkInstance('signal', signal, AbortSignal);
     const cross = this.rerankCrossEncoder(model);
     if (cross !== undefined) return { results: await this.crossRerank(cross, query, texts, options.topK, signal), model: cross.names[0]! };
     const r = this.reranker(model);
@@ -629,6 +667,10 @@ export class Engine {
 
   /** Token embeddings of `texts` as queries or documents, by the model `model` selects. */
   async encode(model: string | undefined, texts: string[], kind: TextKind, signal: AbortSignal): Promise<{ embeddings: TokenEmbeddings[]; encoder: Encoder }> {
+    checkModelName('model', model);
+    checkStringArray('texts', texts);
+    if (kind !== 'query' && kind !== 'document') throw invalidArgument('kind', '"query" or "document"', kind);
+    checkInstance('signal', signal, AbortSignal);
     const r = this.reranker(model);
     const encoder = r.reranker.encoder;
     const embeddings = await this.metrics.track(this.metrics.encoderBusy, this.metrics.encoderInFlight, { model: r.names[0]! }, () =>

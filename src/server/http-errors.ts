@@ -7,7 +7,7 @@
  */
 import { homedir, tmpdir } from 'node:os';
 import { PlaitError, isPlaitError, type ErrorCode } from '../index.js';
-import { describe, noSpaceCode } from '../errors/index.js';
+import { checkString, describe, noSpaceCode } from '../errors/index.js';
 import { integerRange } from '../config/parse-number.js';
 import { closestKey } from '../util/option-keys.js';
 import { OTHER_APIS_FIELDS, paginationHint } from '../util/other-api-fields.js';
@@ -102,8 +102,14 @@ export const HTTP_STATUS = {
   WRITE_PARTIAL: 503,
 } satisfies Record<ErrorCode, number> & Record<string, number>;
 
+/**
+ * The HTTP status a PlaitError code answers with (HTTP_STATUS); 500 for a code it does not list.
+ * Only the table's own keys count: "toString" or "constructor" had answered a function, not a status.
+ * @throws PlaitError INVALID_ARGUMENT when `code` is not a string.
+ */
 export function statusFor(code: string): number {
-  return (HTTP_STATUS as Record<string, number>)[code] ?? 500;
+  checkString('code', code);
+  return Object.hasOwn(HTTP_STATUS, code) ? (HTTP_STATUS as Record<string, number>)[code]! : 500;
 }
 
 export interface ErrorBody {

@@ -15,13 +15,13 @@ import type { Encoder } from '../encoder/types.js';
 import { readManifest } from '../format/index-reader.js';
 import { openIndex } from '../search/plait-index.js';
 import { Reranker } from '../rerank/reranker.js';
-import { PlaitError } from '../errors/index.js';
+import { PlaitError, checkFunction, checkInstance, checkOptions, checkShape, checkStringArray } from '../errors/index.js';
 import { SERVER_DEFAULTS } from '../config/defaults.js';
 import { locateIndex } from '../format/index-path.js';
 import { CrossEncoder } from '../rerank/cross-encoder/cross-encoder.js';
 import { createApp, type AppOptions } from './app.js';
 import { Engine, type RerankerEntry, type ServedIndex } from './engine.js';
-import { reloadApiKeys, resolveServerOptions, type ResolvedServerOptions, type ServerOptions } from './options.js';
+import { checkResolvedServerOptions, reloadApiKeys, resolveServerOptions, type ResolvedServerOptions, type ServerOptions } from './options.js';
 
 export interface RunningServer {
   app: FastifyInstance;
@@ -32,8 +32,13 @@ export interface RunningServer {
   close(): Promise<boolean>;
 }
 
-/** Listens with an engine already built (tests hand in engines over wrapped indexes; a coordinator passes its write log in `appOptions`). */
+/**
+ * Listens with an engine already built (tests hand in engines over wrapped indexes; a coordinator passes its write log in `appOptions`).
+ * @throws PlaitError INVALID_ARGUMENT when `engine` is not an Engine or `appOptions` not an object; ADDRESS_IN_USE (listenError).
+ */
 export async function serveEngine(engine: Engine, appOptions: AppOptions = {}): Promise<RunningServer> {
+  checkInstance('engine', engine, Engine, 'an Engine (from openEngine, openCoordinatorEngine or new Engine)');
+  checkOptions('appOptions', appOptions);
   const app = await createApp(engine, appOptions);
   const o = engine.options;
   try {
@@ -120,7 +125,12 @@ export async function checkListenAddress(host: string, port: number): Promise<vo
   });
 }
 
+/**
+ * Opens `indexes` (names under the index home, or folders), loads and warms the models, then listens (`plait serve`).
+ * @throws PlaitError INVALID_ARGUMENT (`indexes` not an array of strings, a bad option), ADDRESS_IN_USE, INDEX_NOT_FOUND, MODEL_NOT_FOUND.
+ */
 export async function startServer(indexes: string[], options: ServerOptions = {}): Promise<RunningServer> {
+  checkStringArray('indexes', indexes);
   const resolved = resolveServerOptions(options);
   await checkListenAddress(resolved.host, resolved.port);
   const engine = await openEngine(indexes, resolved);
@@ -167,6 +177,10 @@ async function drainAndClose(app: FastifyInstance, engine: Engine, drainTimeoutM
  * log line (exit 129). Returns a function that removes the handlers.
  */
 export function closeOnSignals(server: RunningServer, onClosed: (code: number, signal?: NodeJS.Signals) => void, onDraining?: (signal: NodeJS.Signals) => void): () => void {
+  // Checked here, not at the first signal: a wrong one had been taken, and the SIGTERM that came later threw inside the handler.
+  checkShape('server', server, 'a RunningServer (from startServer or serveEngine)', ['app', 'engine', 'close']);
+  checkFunction('onClosed', onClosed);
+  if (onDraining !== undefined) checkFunction('onDraining', onDraining, 'a function or undefined');
   let received = false;
   const handler = (signal: NodeJS.Signals): void => {
     if (received) {
@@ -209,8 +223,13 @@ export function closeOnSignals(server: RunningServer, onClosed: (code: number, s
   };
 }
 
-/** Opens indexes and rerankers for `plait serve` (one encoder per model and role), then warms them. */
+/**
+ * Opens indexes and rerankers for `plait serve` (one encoder per model and role), then warms them.
+ * @throws PlaitError INVALID_ARGUMENT (`indexNames` not an array of strings, `options` not resolved ones), INDEX_NOT_FOUND, MODEL_NOT_FOUND.
+ */
 export async function openEngine(indexNames: string[], options: ResolvedServerOptions): Promise<Engine> {
+  checkStringArray('indexes', indexNames);
+  checkResolvedServerOptions('options', options);
   const encoders = new Map<string, Promise<Encoder>>();
   // One encoder per model and role: indexes encode queries, rerankers mostly documents. Separate
   // worker threads keep a 100-document rerank (seconds of encoding with the bundled model) from

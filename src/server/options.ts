@@ -5,7 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
-import { PlaitError, invalidArgument as invalidArgumentError } from '../errors/index.js';
+import { PlaitError, checkArray, checkFunction, checkNonEmptyString, checkShape, checkString, checkStringArray, invalidArgument as invalidArgumentError } from '../errors/index.js';
 import { SERVER_DEFAULTS, THREAD_LIMITS } from '../config/defaults.js';
 import { MAX_TIMER_MS } from '../search/deadline.js';
 import { readSynonyms, type SynonymMap } from '../rewrite/synonyms.js';
@@ -212,6 +212,7 @@ export function corsOrigin(origin: unknown, name: string): string {
  * @throws PlaitError INVALID_ARGUMENT naming the value at fault.
  */
 export function corsOrigins(origins: readonly unknown[], name: string): string[] {
+  checkArray(name, origins, 'an array of origins');
   const out = origins.map((origin, i) => corsOrigin(origin, name === '--cors' ? name : `${name}[${i}]`));
   const others = out.filter((o) => o !== '*');
   if (out.includes('*') && others.length > 0) {
@@ -235,8 +236,28 @@ function resolveSynonyms(s: string | SynonymMap | undefined): SynonymMap | null 
   return s;
 }
 
+/**
+ * The options that are no integer, checked for their kind before anything uses them (the integers
+ * are checked, with their ranges, by int()): `{ host: 42 }` had been taken and failed at listen,
+ * `{ models: 'x' }` served the letters, `{ apiKey: 42 }` threw "value.trim is not a function".
+ * null is the default where the integers take it so (host, models, crossEncoders, defaultMetrics).
+ * @throws PlaitError INVALID_ARGUMENT naming the option.
+ */
+function checkOptionTypes(o: ServerOptions): void {
+  checkNonEmptyString('host', o.host ?? SERVER_DEFAULTS.host, 'a host name or address');
+  const models = checkArray<unknown>('models', o.models ?? [], 'an array of model names');
+  for (let i = 0; i < models.length; i++) if (models[i] !== undefined) checkNonEmptyString(`models[${i}]`, models[i], 'a model name or undefined (the default model)');
+  if (o.quantize !== undefined && o.quantize !== 'int8') throw invalidArgumentError('quantize', '"int8" or undefined', o.quantize);
+  checkStringArray('crossEncoders', o.crossEncoders ?? [], 'an array of cross-encoder model names');
+  if (o.ltrModel !== undefined) checkNonEmptyString('ltrModel', o.ltrModel, 'the path of a ranking model file');
+  const metrics: unknown = o.defaultMetrics ?? true;
+  if (typeof metrics !== 'boolean') throw invalidArgumentError('defaultMetrics', 'true or false', metrics);
+  if (o.logDestination !== undefined) checkFunction('logDestination.write', checkShape<{ write: unknown }>('logDestination', o.logDestination, 'a stream ({ write(line) })', ['write']).write);
+}
+
 export function resolveServerOptions(o: ServerOptions = {}, env: NodeJS.ProcessEnv = process.env): ResolvedServerOptions {
   checkOptionKeys(o, SERVER_OPTION_KEYS, 'server option');
+  checkOptionTypes(o);
   const d = SERVER_DEFAULTS;
   const workers = o.scoringWorkers ?? d.scoringWorkers;
   const maxTimeoutMs = int('maxTimeoutMs', o.maxTimeoutMs ?? d.maxTimeoutMs, 1, MAX_TIMER_MS);
@@ -265,7 +286,7 @@ export function resolveServerOptions(o: ServerOptions = {}, env: NodeJS.ProcessE
     scoringWorkers: resolveScoringWorkers(workers, 'scoringWorkers'),
     encoderThreads: int('encoderThreads', o.encoderThreads ?? d.encoderThreads, 0, THREAD_LIMITS.maxThreads),
     abortCheckQueries: int('abortCheckQueries', o.abortCheckQueries ?? d.abortCheckQueries, 1),
-    models: o.models === undefined || o.models.length === 0 ? [undefined] : o.models,
+    models: o.models === undefined || o.models === null || o.models.length === 0 ? [undefined] : o.models,
     quantize: o.quantize,
     crossEncoders: o.crossEncoders ?? [],
     ltrModel: o.ltrModel,
@@ -291,6 +312,16 @@ export function resolveServerOptions(o: ServerOptions = {}, env: NodeJS.ProcessE
 }
 
 /**
+ * The guard of a door that takes options already resolved (openEngine, new Engine, reloadApiKeys,
+ * openCoordinatorEngine): an object holding what resolveServerOptions fills in, so that a
+ * ServerOptions bag given by mistake, or no object at all, is refused by name.
+ * @throws PlaitError INVALID_ARGUMENT ("Expected ResolvedServerOptions (from resolveServerOptions) … for options but received …").
+ */
+export function checkResolvedServerOptions(name: string, value: unknown): ResolvedServerOptions {
+  return checkShape<ResolvedServerOptions>(name, value, 'ResolvedServerOptions (from resolveServerOptions)', ['host', 'port', 'models', 'apiKeys']);
+}
+
+/**
  * Reads `o.apiKeyFile` again and makes its keys, beside `o.fixedApiKey`, the accepted ones from the
  * next request on (`plait serve` does it on SIGHUP): a key is rotated without a restart — list the
  * old and the new one, reload, move the clients, list the new one alone, reload. A file that is
@@ -299,6 +330,7 @@ export function resolveServerOptions(o: ServerOptions = {}, env: NodeJS.ProcessE
  * @throws PlaitError FILE_NOT_FOUND or INVALID_ARGUMENT (readApiKeyFile), naming the file and line, never a key.
  */
 export function reloadApiKeys(o: ResolvedServerOptions): number | null {
+  checkResolvedServerOptions('options', o);
   if (o.apiKeyFile === undefined) return null;
   const keys = [...(o.fixedApiKey === undefined ? [] : [o.fixedApiKey]), ...readApiKeyFile(o.apiKeyFile)];
   o.apiKeys = keys;
@@ -331,7 +363,7 @@ function apiKeyFault(key: string): { expected: string; received: string; reason:
  * @throws PlaitError INVALID_ARGUMENT (`details.reason` `tooShort` or `notPrintable`), never echoing the key.
  */
 function resolveApiKey(value: string, name: string): string {
-  const key = value.trim();
+  const key = checkString(name, value, 'an API key (a string)').trim();
   if (key === '') throw emptyKeyError(name, 'a key');
   const fault = apiKeyFault(key);
   if (fault !== undefined) throw new PlaitError('INVALID_ARGUMENT', { message: `Expected ${fault.expected} for ${name} but received ${fault.received}`, name, reason: fault.reason });
@@ -345,7 +377,7 @@ function resolveApiKey(value: string, name: string): string {
  * @throws PlaitError INVALID_ARGUMENT (`details.reason` `empty`).
  */
 function resolveApiKeyFile(value: string, name: string): string {
-  if (value.trim() === '') throw emptyKeyError(name, 'a file of keys');
+  if (checkString(name, value, 'the path of a file of API keys').trim() === '') throw emptyKeyError(name, 'a file of keys');
   return value;
 }
 
@@ -423,7 +455,7 @@ const PROXY_RANGE_NAMES = ['loopback', 'linklocal', 'uniquelocal'];
  */
 function resolveTrustProxy(value: string | undefined): string | undefined {
   if (value === undefined) return undefined;
-  const entries = value.split(',').map((e) => e.trim());
+  const entries = checkString('trustProxy', value, 'a comma-separated list of proxy addresses or CIDR ranges').split(',').map((e) => e.trim());
   for (const entry of entries) {
     const [address = '', prefix, ...rest] = entry.split('/');
     const family = isIP(address);

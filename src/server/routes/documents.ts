@@ -328,19 +328,19 @@ function loggedAnswer(name: string, ack: WriteAck): Record<string, unknown> {
   };
 }
 
-/** The documents of an add body, checked (doc_id → docId). */
 /** The tokens a write encodes, estimated for admission (request-cost.ts): each document's title and text. */
 function documentTokens(docs: readonly DocumentInput[]): number {
   return estimateTokens(docs.map((d) => (d.title === undefined ? d.text : `${d.title} ${d.text}`)));
 }
 
+/** The documents of an add body, checked (doc_id → docId), a refusal naming `documents[i].doc_id` as the client wrote it. */
 function documentsOf(b: AddBody): DocumentInput[] {
   checkBatch(b.documents.length, CLUSTER_WRITE_DEFAULTS.maxDocuments, 'documents', 'write');
   return b.documents.map((d, i) => {
     checkText(d.text, `documents[${i}].text`);
     if (d.title !== undefined) checkText(d.title, `documents[${i}].title`);
     if (typeof d.doc_id === 'string') checkText(d.doc_id, `documents[${i}].doc_id`);
-    return checkDocument({ docId: d.doc_id, text: d.text, title: d.title, metadata: d.metadata }, i);
+    return checkDocument({ docId: d.doc_id, text: d.text, title: d.title, metadata: d.metadata }, i, 'doc_id');
   });
 }
 

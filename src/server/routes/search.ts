@@ -78,13 +78,19 @@ export interface RewriteBody {
 }
 
 /** `rm3` / `prf` of a request: a switch or the feedback's parameters; their ranges are the library's, so a refusal reads as at every door. */
-function feedbackSchema(name: 'rm3' | 'prf', fields: Record<string, string>): object {
+/**
+ * A feedback rewrite's schema: true, or an object of its parameters, each with its type and range
+ * (the library's RM3_LIMITS / PRF_LIMITS), so that a value of the wrong type or out of range is
+ * refused by validation naming the field as the client wrote it (body/rewrite/rm3/fb_docs). The
+ * library's own check had answered first, naming its camelCase option (rm3.fbDocs).
+ */
+function feedbackSchema(name: 'rm3' | 'prf', fields: Record<string, { type: 'integer' | 'number'; minimum: number; maximum: number; description: string }>): object {
   return {
     anyOf: [
       { type: 'boolean' },
-      { type: 'object', additionalProperties: false, properties: Object.fromEntries(Object.entries(fields).map(([k, d]) => [k, { type: 'number', description: d }])) },
+      { type: 'object', additionalProperties: false, properties: fields },
     ],
-    description: `${name}: true for its defaults, or an object of its parameters (a value out of range is 400 INVALID_ARGUMENT naming ${name}.<parameter>)`,
+    description: `${name}: true for its defaults, or an object of its parameters (a value of the wrong type or out of range is 400 INVALID_ARGUMENT naming it, e.g. body/rewrite/${name}/fb_docs)`,
   };
 }
 
@@ -104,14 +110,14 @@ export const REWRITE_BODY_SCHEMA = {
         `an array of lines in Solr's synonyms.txt format ("couch, sofa", "tv => television") applies those instead (at most ${REQUEST_SYNONYMS_DEFAULTS.maxLines}; 400 SYNONYMS_INVALID naming the line)`,
     },
     rm3: feedbackSchema('rm3', {
-      fb_docs: `feedback documents, an integer in [1, ${RM3_LIMITS.maxFbDocs}] (default ${RM3_DEFAULTS.fbDocs})`,
-      fb_terms: `expansion terms, an integer in [1, ${RM3_LIMITS.maxFbTerms}] (default ${RM3_DEFAULTS.fbTerms})`,
-      original_query_weight: `λ, the original query's share, in [0, 1] (default ${RM3_DEFAULTS.originalQueryWeight})`,
+      fb_docs: { type: 'integer', minimum: 1, maximum: RM3_LIMITS.maxFbDocs, description: `feedback documents (default ${RM3_DEFAULTS.fbDocs})` },
+      fb_terms: { type: 'integer', minimum: 1, maximum: RM3_LIMITS.maxFbTerms, description: `expansion terms (default ${RM3_DEFAULTS.fbTerms})` },
+      original_query_weight: { type: 'number', minimum: 0, maximum: 1, description: `λ, the original query's share (default ${RM3_DEFAULTS.originalQueryWeight})` },
     }),
     prf: feedbackSchema('prf', {
-      fb_docs: `feedback documents, an integer in [1, ${PRF_LIMITS.maxFbDocs}] (default ${PRF_DEFAULTS.fbDocs})`,
-      fb_embeddings: `expansion embeddings, an integer in [1, ${PRF_LIMITS.maxFbEmbeddings}] (default ${PRF_DEFAULTS.fbEmbeddings})`,
-      beta: `β, the expansion's weight, in [0, ${PRF_LIMITS.maxBeta}] (default ${PRF_DEFAULTS.beta})`,
+      fb_docs: { type: 'integer', minimum: 1, maximum: PRF_LIMITS.maxFbDocs, description: `feedback documents (default ${PRF_DEFAULTS.fbDocs})` },
+      fb_embeddings: { type: 'integer', minimum: 1, maximum: PRF_LIMITS.maxFbEmbeddings, description: `expansion embeddings (default ${PRF_DEFAULTS.fbEmbeddings})` },
+      beta: { type: 'number', minimum: 0, maximum: PRF_LIMITS.maxBeta, description: `β, the expansion's weight (default ${PRF_DEFAULTS.beta})` },
     }),
   },
 } as const;
