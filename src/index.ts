@@ -160,6 +160,9 @@ export { splitLongText } from './indexer/split-passages.js';
 // Living index (issue 12): generations, add/upsert/delete, compaction, write lock, metadata filters
 export { updateIndex, compactIndex, needsCompaction } from './mutate/index-updater.js';
 export type { EncodedDocument, UpdateRequest, UpdateResult, UpdateOptions } from './mutate/index-updater.js';
+// The same writes on the write thread: the caller's event loop keeps running (mutate/write-thread.ts).
+export { updateIndexOffThread, compactIndexOffThread } from './mutate/write-thread.js';
+export type { OffThreadWriteOptions } from './mutate/write-thread.js';
 // What a write's `metadataWarnings` and a search's `filterWarnings` hold (METADATA_TYPE_MIXED, FILTER_*).
 export type { MetadataTypeWarning, MixedTypeCount } from './docstore/metadata-types.js';
 export type { FilterWarning, FilterWarningCode, JsonType } from './docstore/metadata-catalogue.js';

@@ -7,6 +7,12 @@ import { ResidualCodec } from '../src/codec/residual-codec.js';
 import { typescriptKernels } from '../src/kernels/index.js';
 import { SyntheticVectors } from '../fixtures/synthetic.js';
 import { isPlaitError } from '../src/errors/index.js';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { BUILD_DEFAULTS } from '../src/config/defaults.js';
+import { buildIndexFromEmbeddings } from '../src/indexer/build-from-embeddings.js';
+import { sourceOf, syntheticModel, syntheticPassages } from '../fixtures/synthetic-index.js';
 
 test('IVF lists each centroid\'s unique pids in ascending order', () => {
   // pid 0: codes [2, 0, 2]; pid 1: [1]; pid 2: []; pid 3: [0, 0, 1]
@@ -72,4 +78,20 @@ test('residual codec: reconstruction error shrinks as nbits grows', async () => 
   }
   assert.ok(errors[0]! > errors[1]! && errors[1]! > errors[2]!, `errors ${errors.join(', ')}`);
   assert.ok(errors[2]! < 0.2, `4-bit error ${errors[2]}`);
+});
+
+test('a build runs ColBERT\'s 4 k-means iterations by default, whatever the sample size, and records them', async () => {
+  // Before: samples under 200k vectors (every newcomer's corpus) ran 10, which cost 2.3× the k-means
+  // CPU for no measurable nDCG@10 (bench/RESULTS.md, "k-means iterations"); this ~4k-vector build was one.
+  const dir = mkdtempSync(join(tmpdir(), 'plait-kmeans-default-'));
+  try {
+    const dim = 16;
+    const { passages } = syntheticPassages(200, dim, 3, 16, 0.3);
+    const built = await buildIndexFromEmbeddings(sourceOf(passages, dim), { index: join(dir, 'idx'), model: syntheticModel(dim), modelSpec: { family: 'colbert-onnx', dir: '/nonexistent' } });
+    assert.ok(built.manifest.settings.kmeansVectors < 200_000);
+    assert.equal(built.manifest.settings.kmeansIters, 4);
+    assert.equal(BUILD_DEFAULTS.kmeansIters, 4);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });

@@ -96,7 +96,7 @@ describe('usage errors exit 2 (item 8) and speak JSON with --json (item 28)', ()
     const index = plait('index', '--help').stdout.replace(/\s+/g, ' ');
     assert.doesNotMatch(index, /\(default\) \(default: true\)/);
     assert.match(index, /--split split long documents into overlapping passages \(default: true\)/);
-    assert.match(index, /--kmeans-iters <n> k-means iterations, >= 0 \(default: 4,/);
+    assert.match(index, /--kmeans-iters <n> k-means iterations, >= 0 \(default: 4, as ColBERT\)/);
     assert.match(index, /--threads <n> encoder worker threads, 0–1024 \(0 = in-process; default: one per core, at most 4\)/);
     assert.match(plait('eval', '--help').stdout.replace(/\s+/g, ' '), /--depth <n> results per query, 10–10000/);
     const mode = plait('search', 'sample', 'q', '--mode', 'lat');
@@ -293,7 +293,7 @@ describe('empty documents: one behaviour for index and eval (item 1)', () => {
     assert.match(skip.stderr, /skipped 1 invalid document \(1 EMPTY_TEXT\)/);
     const again = plait('eval', beir, '--index', 'be', '--modes', 'bm25', '--depth', '10', '--quiet');
     assert.equal(again.code, 0, again.stderr);
-    assert.match(again.stderr, /left out 1 invalid documents \(1 EMPTY_TEXT\)/);
+    assert.match(again.stderr, /left out 1 invalid document \(1 EMPTY_TEXT\)/);
   });
 });
 

@@ -62,7 +62,8 @@ test('a copied cluster folder keeps its cluster.json name for writes and publish
   writeClusterManifest(copy, { format: 'plait-cluster', version: 1, name: 'big', shards: 2, routing: 'jump-consistent-hash/sha256-be64', codebook: 'c', shardInfo, createdAt: new Date(0).toISOString() });
   assert.equal(clusterNameAt(copy), 'big');
   // The local layout needs no NATS: what `plait cluster add|delete` would write to.
-  const layout = await clusterLayout({} as NatsConnection, copy);
+  const untouched = { publish: () => assert.fail('NATS used for a local layout'), request: () => assert.fail('NATS used for a local layout') };
+  const layout = await clusterLayout(untouched as unknown as NatsConnection, copy);
   assert.equal(layout.cluster, 'big');
   assert.equal(layout.shards, 2);
   assert.equal(clusterNameAt(join(dir, 'fresh')), 'fresh');

@@ -58,7 +58,7 @@ test('plait eval of fewer queries than the qrels judge: the means are over the q
   assert.equal(r.code, 0, r.stderr);
   const out = JSON.parse(r.stdout) as { title: string; queries: number; modes: { mean: Record<string, number> }[] };
   assert.equal(out.queries, 1);
-  assert.match(out.title, /1 queries/);
+  assert.match(out.title, /: 1 query,/);
   assert.equal(out.modes[0]?.mean['ndcg@10'], 1, 'q2 was never asked: it is not a 0 in the mean');
   assert.match(r.stderr, /1 query judged in both\.tsv is not in q1-only\.jsonl \(first: "q2"\)/);
 });

@@ -78,7 +78,7 @@ test('PLAIT_NATIVE_PATH naming an addon that does not load is an error, not a si
     assert.equal(info.code, 0, info.out);
     const k = (JSON.parse(info.out) as { kernels: { active: string; nativeError?: string } }).kernels;
     assert.equal(k.active, 'typescript');
-    assert.match(k.nativeError ?? '', new RegExp(`Tried 1 locations:\\n  - ${missing}: not found`));
+    assert.match(k.nativeError ?? '', new RegExp(`Tried 1 location:\\n  - ${missing}: not found`));
     const corpus = fileURLToPath(new URL('../../examples/sample-corpus.jsonl', import.meta.url));
     const r = plait(['index', corpus, '--index', join(dir, 'x'), '-q'], { PLAIT_NATIVE_PATH: missing });
     assert.equal(r.code, 1, r.out);

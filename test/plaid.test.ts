@@ -95,7 +95,8 @@ test('exhaustive search on compressed residuals tracks uncompressed MaxSim', () 
     worstShare = Math.min(worstShare, got / best);
   }
   // 2-bit residuals at 32 dimensions: scores within ~7%; the returned top-10 holds ≥ 98.2% of the
-  // true top-10's score on the worst of these queries (measured), guarded at 97.5%.
+  // true top-10's score on the worst of these queries (measured; 2026-12-08: max error 7.4%, worst
+  // 98.3% with the default 4 k-means iterations, 5.8% and 98.5% with 10), guarded at 97.5%.
   assert.ok(maxRelErr < 0.1, `max relative score error ${maxRelErr}`);
   assert.ok(worstShare >= 0.975, `returned top-10 holds ${worstShare} of the true top-10's score`);
 });
@@ -118,7 +119,8 @@ test('PLAID at default settings finds the exhaustive top-10', () => {
     // Ranks 2–10 here are near-ties (see above), so the recall of the exhaustive *set* is ~0.82 by
     // construction; the fidelity goal (≥ 0.99) is asserted where the top-10 is well separated
     // (test/plaid-fidelity.test.ts) and on real text (test/plaid-fidelity-cisi.test.ts). Here: what
-    // PLAID returns must hold ≥ 99% of the exhaustive top-10's score (measured 0.997 on average).
+    // PLAID returns must hold ≥ 99% of the exhaustive top-10's score (measured 0.997 on average; the
+    // worst query 0.982 with the default 4 k-means iterations, 0.986 with 10, 2026-12-08).
     const exactScore = new Map(all.map((h) => [h.docId, h.score]));
     const got = plaid.reduce((s, h) => s + exactScore.get(h.docId)!, 0);
     const best = all.slice(0, 10).reduce((s, h) => s + h.score, 0);
@@ -126,7 +128,7 @@ test('PLAID at default settings finds the exhaustive top-10', () => {
   }
   const recall = found / (queries.length * 10);
   assert.ok(worstShare >= 0.98, `PLAID's top-10 holds ${worstShare} of the exhaustive top-10's score`);
-  assert.ok(recall >= 0.8, `PLAID recall of the exhaustive top-10: ${recall} (measured 0.82)`);
+  assert.ok(recall >= 0.8, `PLAID recall of the exhaustive top-10: ${recall} (measured 0.84 with 4 k-means iterations, 0.85 with 10)`);
 });
 
 test('PLAID with wide settings (every query token probing 64 cells, no pruning) matches exhaustive search', () => {

@@ -45,10 +45,8 @@ export function printJson(value: unknown): void {
   process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
 }
 
-/** "1 document", "2 documents", "0 documents": a count with its noun in the right number. */
-export function plural(n: number, one: string, many = `${one}s`): string {
-  return `${n} ${n === 1 ? one : many}`;
-}
+/** "1 document", "2 documents", "0 documents": a count with its noun in the right number (util/plural.ts, which library messages use too). */
+export { plural } from '../util/plural.js';
 
 /**
  * How the user ran plait, for a hint's command line: "npx plait" through node_modules/.bin, "node

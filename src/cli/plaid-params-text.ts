@@ -4,6 +4,7 @@
  * rules of plait's defaults (probe floor, pruning margin, probed-token ranking), so that what is
  * printed is what ran.
  */
+import { plural } from '../util/plural.js';
 import { CANDIDATE_DEFAULTS, type PlaidParams } from '../config/defaults.js';
 import type { LateRound } from '../search/late-ranking.js';
 import { groupDigits } from '../util/group-digits.js';
@@ -33,7 +34,7 @@ export function describeLaterRounds(rounds: readonly LateRound[]): string {
 /** One round, short: PLAID's settings that widening changes, or the scan. */
 export function describeRound(r: LateRound): string {
   if (r.kind === 'exhaustive') return 'exact scan of every passage';
-  if (r.kind === 'filtered-exact') return `exact scan of the filter's ${r.passages} passages (no PLAID)`;
+  if (r.kind === 'filtered-exact') return `exact scan of the filter's ${plural(r.passages, 'passage')} (no PLAID)`;
   const p = r.params;
   const pruning = p.centroidScoreThreshold === -Infinity ? 'no pruning' : `threshold ${p.centroidScoreThreshold}`;
   return `PLAID ncells ${p.nIvfProbe}, ${pruning}, ndocs ${p.ndocs}`;

@@ -7,6 +7,13 @@
  * caller passes it), never reset per phase; the bar's rate and ETA are per phase. The bar is
  * redrawn every second as well as on each count, so elapsed time and ETA keep moving while the
  * encoder works through a chunk (a chunk of the bundled model takes over a minute).
+ *
+ * A count that repeats the last one written (same phase, done and total) writes nothing: several
+ * callers report a phase's end twice (the build's encode steps and its chunk; eval's every-16th
+ * query and its last), and the last line of `plait index`, `plait add` and `plait eval` had been
+ * printed twice on a pipe. Nor is a finished phase (done = total) redrawn by the timer: its bar
+ * had been drawn again with a falling rate while the command committed ("584/584 242/s 2s", then
+ * "584/584 106/s 6s").
  */
 export type ProgressStyle = 'bar' | 'json' | 'none';
 
@@ -20,6 +27,8 @@ export class ProgressReporter {
   private lastJson = 0;
   private drawn = false;
   private last: { done: number; total: number } = { done: 0, total: 0 };
+  /** The phase, done and total of the last line written (JSON) or drawn (bar), or '' before any. */
+  private written = '';
   private timer: NodeJS.Timeout | null = null;
 
   constructor(
@@ -43,17 +52,27 @@ export class ProgressReporter {
     }
     this.last = { done, total };
     if (this.style === 'none') return;
+    const key = JSON.stringify([phase, done, total]);
+    if (key === this.written) return;
     if (this.style === 'json') {
       if (!changed && now - this.lastJson < 1000 && done !== total) return;
       this.lastJson = now;
+      this.written = key;
       this.stream.write(`${JSON.stringify({ phase, done, total, elapsedMs: elapsedMs ?? now - this.started })}\n`);
       return;
     }
+    this.written = key;
     this.draw(now);
-    if (this.timer === null) {
+    if (total > 0 && done >= total) this.stopTimer();
+    else if (this.timer === null) {
       this.timer = setInterval(() => this.draw(Date.now()), REDRAW_MS);
       this.timer.unref();
     }
+  }
+
+  private stopTimer(): void {
+    if (this.timer !== null) clearInterval(this.timer);
+    this.timer = null;
   }
 
   private draw(now: number): void {
@@ -82,10 +101,10 @@ export class ProgressReporter {
 
   /** Ends the bar's line (if one is drawn) and stops redrawing. Safe to call more than once. */
   done(): void {
-    if (this.timer !== null) clearInterval(this.timer);
-    this.timer = null;
+    this.stopTimer();
     if (this.drawn) this.stream.write('\n');
     this.drawn = false;
+    this.written = '';
   }
 }
 

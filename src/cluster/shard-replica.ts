@@ -9,6 +9,7 @@
  * statistics the coordinator sends (search-options.ts, GlobalStats), so its scores are those a
  * single index over the whole corpus would give.
  */
+import { plural } from '../util/plural.js';
 import { comparedFieldTypes } from '../docstore/metadata-catalogue.js';
 import { fieldTypeChanges } from '../docstore/metadata-types.js';
 import { existsSync } from 'node:fs';
@@ -93,7 +94,7 @@ export function shardOfFolder(path: string): { root: string; cluster: string; sh
   const root = dirname(path.replace(/\/+$/, ''));
   const cluster = readClusterManifest(root);
   const shard = Number(m[1]);
-  if (shard >= cluster.shards) throw new PlaitError('INDEX_CORRUPT', { message: `${path}: shard ${shard} but ${root}/cluster.json lists ${cluster.shards} shards`, path });
+  if (shard >= cluster.shards) throw new PlaitError('INDEX_CORRUPT', { message: `${path}: shard ${shard} but ${root}/cluster.json lists ${plural(cluster.shards, 'shard')}`, path });
   return { root, cluster: cluster.name, shard, shards: cluster.shards };
 }
 

@@ -17,6 +17,7 @@
  * [start, end]×passages, emb: [{ n, tok: Int32 LE bytes, vec: Float32 LE bytes }] }], del: [ids],
  * where?: filter }`. Little-endian, as every plait index file.
  */
+import { plural } from '../util/plural.js';
 import { pack, unpack } from '../util/msgpack.js';
 import { PlaitError, invalidArgument, checkObject, checkArray } from '../errors/index.js';
 import type { EncodedDocument, UpdateRequest } from '../mutate/index-updater.js';
@@ -70,7 +71,7 @@ export function checkWrite(write: ClusterWrite, dim: number): void {
   (write.add ?? []).forEach((a, i) => {
     if (seen.has(a.doc.docId)) throw new PlaitError('DUPLICATE_ID', { id: a.doc.docId, file: 'the documents written', line: i + 1 });
     seen.add(a.doc.docId);
-    if (a.embeddings.length !== a.passages.length) throw new PlaitError('INVALID_INPUT', { message: `document "${a.doc.docId}" has ${a.passages.length} passages but ${a.embeddings.length} embeddings` });
+    if (a.embeddings.length !== a.passages.length) throw new PlaitError('INVALID_INPUT', { message: `document "${a.doc.docId}" has ${plural(a.passages.length, 'passage')} but ${plural(a.embeddings.length, 'embedding')}` });
     for (const e of a.embeddings) {
       if (e.vectors.length !== e.length * dim || e.tokenIds.length !== e.length) throw new PlaitError('DIMENSION_MISMATCH', { expected: dim, received: e.length === 0 ? 0 : e.vectors.length / e.length });
     }

@@ -49,10 +49,18 @@ export const HUB_DEFAULTS = {
 export const BUILD_DEFAULTS = {
   /** Residual bits per dimension: ColBERTv2's default, 32 bytes of residual per 128-d token. */
   nbits: 2,
-  /** k-means iterations: ColBERT uses 4 on large corpora; small corpora converge better with more. */
+  /**
+   * k-means iterations, at every sample size: ColBERT's `kmeans_niters` (4). Each iteration is a full
+   * nearest-centroid pass over the sample (n × K × dim multiply-adds), a small corpus's largest CPU
+   * cost. Until 2026-12 samples under 200k vectors ran 10 ("small corpora converge better"); measured
+   * (bundled model, 2026-12-08), 4 against 10 moved nDCG@10 of exhaustive, PLAID and hybrid search by
+   * at most 0.0019 either way, none significant (paired randomisation p ≥ 0.08), on cisi's first 300
+   * documents (81k sample vectors) and whole cranfield, and PLAID kept 100% of the exhaustive top-10
+   * at both; 10 cost 2.3–2.6× the k-means CPU (cisi 300: build 51 → 31 CPU-s; cranfield 355 → 212).
+   * Table and how to re-measure (`node dist/bench/kmeans-iters.js <beir-folder> 4,6,10`):
+   * bench/RESULTS.md, "k-means iterations".
+   */
   kmeansIters: 4,
-  /** Extra iterations used when the sample is small (< 200k vectors), where each iteration is cheap. */
-  kmeansItersSmall: 10,
   /** k-means seed, so that a build is deterministic. */
   seed: 12345,
   /** Passages encoded and written per chunk: bounds memory independently of the corpus size. */
@@ -993,6 +1001,16 @@ export const LOCK_WAIT_DEFAULTS = {
   maxPauseMs: 500,
 } as const;
 
+/** The write thread (src/mutate/write-thread.ts): deletes and compactions off the calling thread. */
+export const WRITE_THREAD_DEFAULTS = {
+  /**
+   * Idle write threads kept for the next write, unreferenced. 1: a thread's start (the write path's
+   * imports, SQLite and the addon) is paid once a process, not per delete; a second thread exists
+   * only while two writes run at once (two indexes of one server) and ends with its write.
+   */
+  idleThreads: 1,
+} as const;
+
 /**
  * Filtered search (issue 12, src/search/filtered-search.ts exactFilter): when the allowed passages
  * are scored exactly instead of PLAID with the filter's marks. The exact scan costs ~5 µs a passage
@@ -1304,6 +1322,15 @@ export const DRIFT_DEFAULTS = {
    * worth re-clustering. Below it the figures are still recorded (manifest.drift) and shown.
    */
   minAddedTokens: 4096,
+  /**
+   * A build's mean |residual| (manifest.drift.buildMeanDistance, the codec's avgResidual) below which
+   * `plait info` gives no drift ratio: the build had as many centroids as tokens (a corpus of a few
+   * short documents), so every residual was zero up to float rounding (7.4e-7 measured for the
+   * bundled model's 2 documents of 12 tokens, 1.5e-5 for test/info-tiny-index.test.ts's 16-d
+   * synthetic index) and the ratio read "59179.36×". Builds with residuals measure 0.024–0.027 (the
+   * bundled model on 20–500 cisi documents), 240× this bound; the rounding is 6× below it or more.
+   */
+  zeroBuildDistance: 1e-4,
 } as const;
 
 /**

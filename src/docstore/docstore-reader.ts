@@ -4,6 +4,7 @@
  * vocabulary for term frequencies, scored here with k1 = 0.9, b = 0.4 — see bm25.ts).
  */
 
+import { plural } from '../util/plural.js';
 import type Database from 'better-sqlite3';
 import { openDatabase, openStoreForReading } from './open-database.js';
 import { statSync } from 'node:fs';
@@ -134,7 +135,7 @@ export class DocStoreReader {
       this.nPassages = Number(meta.get('passages'));
       this.rowidSpan = Math.max(this.nDocuments, Number(meta.get('rowid_span') ?? 0));
       const held = Number(this.db.prepare('SELECT count(*) FROM documents').pluck().get());
-      if (held !== this.nDocuments) throw new PlaitError('INDEX_CORRUPT', { message: `${path} lists ${this.nDocuments} documents but holds ${held}`, path });
+      if (held !== this.nDocuments) throw new PlaitError('INDEX_CORRUPT', { message: `${path} lists ${plural(this.nDocuments, 'document')} but holds ${held}`, path });
       const pidDoc = meta.get(PID_DOC_KEY);
       this.pidToDocCache = pidDoc !== undefined ? storedPidToDoc(pidDoc, this.nPassages) : storedPidToDocChunks(meta, this.nPassages);
       const columns = 'doc_rowid, doc_id, title, text, metadata';
@@ -443,7 +444,7 @@ export class DocStoreReader {
       guarded('read passages', this.path, () => {
         for (const doc of this.db.prepare('SELECT doc_rowid FROM passages ORDER BY pid').pluck().iterate() as IterableIterator<number>) out[i++] = doc;
       });
-      if (i !== this.nPassages) throw new PlaitError('INDEX_CORRUPT', { message: `${this.path} lists ${this.nPassages} passages but holds ${i}`, path: this.path });
+      if (i !== this.nPassages) throw new PlaitError('INDEX_CORRUPT', { message: `${this.path} lists ${plural(this.nPassages, 'passage')} but holds ${i}`, path: this.path });
       this.pidToDocCache = out;
     }
     return this.pidToDocCache;

@@ -5,6 +5,7 @@
  * Texts are sorted by token count before batching so that a batch pads little, then results are
  * put back in input order.
  */
+import { plural } from '../util/plural.js';
 import os from 'node:os';
 import { ENCODER_DEFAULTS, THREAD_LIMITS } from '../config/defaults.js';
 import { PlaitError, abortedBy, checkSignal, invalidArgument, workerCodedError, checkString, checkObject } from '../errors/index.js';
@@ -204,7 +205,7 @@ class BatchingEncoder implements Encoder {
     if (this.closed) throw new PlaitError('CLOSED', { message: 'the encoder is closed (close() was called); create another with createEncoder()' });
     if (!Array.isArray(texts)) throw invalidArgument('texts', 'an array of strings', texts);
     texts.forEach((t, i) => validateText(t, i));
-    const cancelled = (): PlaitError => abortedBy(signal!, `the encoding of ${texts.length} texts was cancelled`);
+    const cancelled = (): PlaitError => abortedBy(signal!, `the encoding of ${plural(texts.length, 'text')} was cancelled`);
     if (signal?.aborted === true) throw cancelled();
     if (texts.length === 0) return [];
     // Order by length (characters are a good proxy for tokens and free to compute).

@@ -28,6 +28,7 @@
  * shares a run with.
  * Measured in bench/dynamic-batching.ts (bench/RESULTS.md, "Dynamic batching", "Chunked document lane").
  */
+import { plural } from '../util/plural.js';
 import { DYNAMIC_BATCHING_DEFAULTS } from '../config/defaults.js';
 import { abortedBy, invalidArgument, checkObject } from '../errors/index.js';
 import { ENCODE_OPTION_KEYS, type EncodeOptions, type Encoder, type ModelInfo, type ModelSpec, type RowToken, type TextKind, type TokenEmbeddings, type TokenizedText } from './types.js';
@@ -284,7 +285,7 @@ function unqueue(lane: Lane, p: Pending): void {
 
 /** What a cancelled call rejects with. */
 function cancelled(signal: AbortSignal, texts: number): Error {
-  return abortedBy(signal, `the encoding of ${texts} texts was cancelled`);
+  return abortedBy(signal, `the encoding of ${plural(texts, 'text')} was cancelled`);
 }
 
 /**

@@ -8,6 +8,7 @@
  * a warning that the reranker's and the search's results carry and the server reports (response
  * warnings, and the `plait_unknown_text_total` counter in /metrics).
  */
+import { plural } from '../util/plural.js';
 import { CONTRACT_DEFAULTS } from '../config/defaults.js';
 import type { Encoder, TokenEmbeddings } from './types.js';
 import { checkArray, checkObject } from '../errors/index.js';
@@ -81,6 +82,6 @@ export function unknownTokenWarning(count: UnknownTokenCount, text: 'query' | 'd
     ...(index === undefined ? {} : { index }),
     unknownTokens: count.unknown,
     contentTokens: count.content,
-    message: `${count.unknown} of ${count.content} content tokens of ${which} are unknown to the model: its score says little (texts the model cannot represent tie)`,
+    message: `${count.unknown} of ${plural(count.content, 'content token')} of ${which} ${count.unknown === 1 ? 'is' : 'are'} unknown to the model: its score says little (texts the model cannot represent tie)`,
   };
 }

@@ -4,6 +4,7 @@
  * renderers read it.
  */
 
+import { plural } from '../util/plural.js';
 import { EVAL_DEFAULTS, EVAL_REPORT_DEFAULTS } from '../config/defaults.js';
 import { PlaitError, checkArray, checkObject } from '../errors/index.js';
 import { checkOptionKeys, type OptionKeys } from '../util/option-keys.js';
@@ -152,7 +153,7 @@ export function buildComparison(modes: readonly ModeInput[], options: Comparison
   for (const m of modes) {
     if (m.result.queryIds.length !== queryIds.length) {
       throw new PlaitError('INVALID_ARGUMENT', {
-        message: `Mode "${m.name}" was evaluated on ${m.result.queryIds.length} queries but the baseline on ${queryIds.length}`,
+        message: `Mode "${m.name}" was evaluated on ${plural(m.result.queryIds.length, 'query', 'queries')} but the baseline on ${queryIds.length}`,
         name: 'modes',
       });
     }
@@ -221,7 +222,7 @@ export function significanceMarker(sig: MetricSignificance | undefined): string 
 /** One line describing the test behind the markers (a two-sided test: both directions are marked). */
 export function significanceNote(c: Comparison): string {
   const how = c.test === 't-test' ? 'paired t-test' : `paired randomisation test, ${c.permutations} permutations`;
-  return `${SIGNIFICANCE_MARKER} significantly better, ${WORSE_MARKER} significantly worse: p < ${c.alpha} vs ${c.baseline} (${how}, two-sided, ${c.queries} queries)`;
+  return `${SIGNIFICANCE_MARKER} significantly better, ${WORSE_MARKER} significantly worse: p < ${c.alpha} vs ${c.baseline} (${how}, two-sided, ${plural(c.queries, 'query', 'queries')})`;
 }
 
 /**
@@ -250,7 +251,7 @@ export function describeMeta(meta: ComparisonMeta): string {
   if (meta.date !== undefined) parts.push(meta.date);
   if (meta.machine !== undefined) {
     const m = meta.machine;
-    parts.push(`${m.cpu}, ${m.cores} cores${m.memoryGiB === undefined ? '' : `, ${m.memoryGiB} GiB`}${m.platform === undefined ? '' : `, ${m.platform}`}`);
+    parts.push(`${m.cpu}, ${plural(m.cores, 'core')}${m.memoryGiB === undefined ? '' : `, ${m.memoryGiB} GiB`}${m.platform === undefined ? '' : `, ${m.platform}`}`);
   }
   if (meta.plaitVersion !== undefined) parts.push(`plait ${meta.plaitVersion}`);
   const skipped = Object.entries(meta.skippedQueries ?? {}).filter(([, n]) => n > 0);

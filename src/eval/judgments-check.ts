@@ -7,6 +7,7 @@
  * 0", and queries named "Q1" against qrels naming "q1" said the same after no search at all.
  * qrels-coverage.ts says why a missing judged document must be said; id-mismatch.ts how ids differ.
  */
+import { plural } from '../util/plural.js';
 import { PlaitError } from '../errors/index.js';
 import { disjointIdsHint } from './id-mismatch.js';
 import { qrelsCoverage } from './qrels-coverage.js';
@@ -21,7 +22,7 @@ export function unjudgedQueriesError(queries: readonly { id: string }[], qrelsQu
   const judged = new Set(qrelsQueryIds);
   if (queries.some((q) => judged.has(q.id))) return null;
   const hint = disjointIdsHint(queries.map((q) => q.id), queriesName, qrelsQueryIds, qrelsName);
-  return new PlaitError('INVALID_INPUT', { message: `none of the ${queries.length} queries has judgments in ${qrelsName}${hint}`, file: qrelsName });
+  return new PlaitError('INVALID_INPUT', { message: `none of the ${plural(queries.length, 'query', 'queries')} has judgments in ${qrelsName}${hint}`, file: qrelsName });
 }
 
 /**
@@ -45,7 +46,7 @@ export function qrelsInIndex(
   const first = `"${c.firstMissing.docId}", judged relevant for query "${c.firstMissing.queryId}"`;
   if (c.missing === c.relevant) {
     const error = new PlaitError('INVALID_INPUT', {
-      message: `none of the ${c.relevant} documents judged relevant in ${qrelsName} for the queries ${use} is in the index ${indexName} (first: ${first}): ${use === 'evaluated' ? 'every metric would be 0 whatever the ranking' : 'no query would have a relevant candidate to learn from'}`,
+      message: `none of the ${plural(c.relevant, 'document')} judged relevant in ${qrelsName} for the queries ${use} is in the index ${indexName} (first: ${first}): ${use === 'evaluated' ? 'every metric would be 0 whatever the ranking' : 'no query would have a relevant candidate to learn from'}`,
       file: qrelsName,
       relevant: c.relevant,
     });

@@ -5,6 +5,7 @@
  * the record is committed like any change to the folder (index-transaction.ts): under the write lock,
  * on top of the last commit, as a new generation with a new commit id (so servers pick it up).
  */
+import { plural } from '../util/plural.js';
 import { PlaitError, checkObject, checkNonEmptyString } from '../errors/index.js';
 import { checkOptionKeys, type OptionKeys } from '../util/option-keys.js';
 import type { PlaidParams } from '../config/defaults.js';
@@ -102,7 +103,7 @@ export function writeCalibration(indexPath: string, calibration: IndexCalibratio
     const base = tx.current;
     if (options.measured !== undefined && contentCommitOf(base) !== options.measured) {
       throw new PlaitError('INDEX_CHANGED', {
-        message: `${indexPath} changed while it was calibrated (now generation ${base.generation ?? 0}, ${base.counts.documents} documents); calibrate again`,
+        message: `${indexPath} changed while it was calibrated (now generation ${base.generation ?? 0}, ${plural(base.counts.documents, 'document')}); calibrate again`,
         path: indexPath,
         generation: base.generation ?? 0,
       });

@@ -111,10 +111,13 @@ export type TransactionEvent =
   | { phase: 'closed'; dir: string };
 
 const observers = new Set<(event: TransactionEvent) => void>();
-/** This process's transactions not yet closed (the interrupt handler's to roll back). */
+/** This thread's transactions not yet closed (the interrupt handler's to roll back). */
 const openTransactions = new Set<IndexTransaction>();
 
-/** Calls `listener` with every transaction event of this process until the returned function is called. */
+/**
+ * Calls `listener` with every transaction event of this thread until the returned function is
+ * called (a transaction on the write thread, mutate/write-thread.ts, is that thread's own).
+ */
 export function observeTransactions(listener: (event: TransactionEvent) => void): () => void {
   checkFunction('listener', listener, 'a function (event) => void');
   observers.add(listener);

@@ -68,7 +68,7 @@ export interface BuildOptions extends CorpusReaderOptions, CentroidAssignmentOpt
   encoderOptions?: EncoderOptions;
   /** Residual width: 1, 2 (default, BUILD_DEFAULTS.nbits), 4 or 8 bits a dimension, or TERNARY_NBITS (1.6) for the ternary codec. */
   nbits?: number;
-  /** k-means iterations, a positive integer; default BUILD_DEFAULTS.kmeansIters (4, as ColBERT), or kmeansItersSmall (10) when the k-means sample is small. */
+  /** k-means iterations, an integer ≥ 0 (0: the initial sampled centroids); default BUILD_DEFAULTS.kmeansIters (4, as ColBERT, at every sample size). */
   kmeansIters?: number;
   /** Override the model's doc_maxlen (ColBERT checkpoints only). */
   docMaxlen?: number;

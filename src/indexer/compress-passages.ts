@@ -112,7 +112,7 @@ export async function compressPassages(dir: string, source: EmbeddingSource, o: 
     const meanTokens = sampleTokens / nSample;
     const estimatedTokens = meanTokens * nPassages;
     const k = centroidCount(estimatedTokens, nTrain);
-    const iters = o.kmeansIters ?? (nTrain < 200_000 ? BUILD_DEFAULTS.kmeansItersSmall : BUILD_DEFAULTS.kmeansIters);
+    const iters = o.kmeansIters ?? BUILD_DEFAULTS.kmeansIters;
     const chunkSize = o.chunkSize ?? Math.max(16, Math.min(BUILD_DEFAULTS.chunkSize, Math.floor(BUILD_MEMORY_DEFAULTS.chunkBytes / (Math.max(1, meanTokens) * dim * 4))));
     o.progress('kmeans', 0, iters);
     const assigner = new ParallelAssigner(o.kernels, o.threads);

@@ -11,6 +11,7 @@
  * worker threads (the addon is a context-aware N-API module with no per-process JavaScript state).
  */
 
+import { plural } from '../util/plural.js';
 import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { arch } from 'node:process';
@@ -292,7 +293,7 @@ export function loadNativeKernels(): NativeLoadResult {
   }
   return {
     kernels: null,
-    error: `Tried ${failures.length} locations:\n${failures.map((f) => `  - ${f}`).join('\n')}`,
+    error: `Tried ${plural(failures.length, 'location')}:\n${failures.map((f) => `  - ${f}`).join('\n')}`,
     cpu: cpuFromProc(),
   };
 }

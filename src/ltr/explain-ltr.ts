@@ -54,7 +54,7 @@ export async function explainLtr(
   options: ExplainLtrOptions = {},
 ): Promise<LtrDocExplanation> {
   checkOptionKeys(options, EXPLAIN_LTR_OPTION_KEYS, 'explainLtr option');
-  checkShape('index', index, 'an open PlaitIndex (from openIndex)', ['manifest', 'docstore']);
+  checkShape('index', index, 'an open PlaitIndex (from openIndex) or a PipelineIndex (a coordinator\'s)', ['search', 'rerank']);
   checkShape('model', model, 'an LtrModel (from LtrModel.load)', ['file']);
   checkString('query', query, 'a query (a string)');
   checkString('docId', docId, 'a document id (a string)');

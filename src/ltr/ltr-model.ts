@@ -25,6 +25,7 @@
  * `indexWarning`, which the pipeline's results, `plait search|eval|explain` and the server's start
  * report). A feature list the index cannot produce stays a refusal (LTR_FEATURE_MISSING).
  */
+import { plural } from '../util/plural.js';
 import { readFile } from 'node:fs/promises';
 import { basename, resolve } from 'node:path';
 import { PlaitError } from '../errors/index.js';
@@ -165,7 +166,7 @@ export class LtrModel {
       throw invalid(source, `"features" is ${JSON.stringify(f.features)} but the trees were trained on columns ${JSON.stringify(own)} (learner.feature_names): was the file edited? Retrain, or restore the list`);
     }
     const trees = TreeEnsemble.fromXgboostJson(f.xgboost, source);
-    if (trees.nFeatures !== f.features.length) throw invalid(source, `the trees read ${trees.nFeatures} features but the file names ${f.features.length}`);
+    if (trees.nFeatures !== f.features.length) throw invalid(source, `the trees read ${plural(trees.nFeatures, 'feature')} but the file names ${f.features.length}`);
     const t = f.trainedOn as Partial<LtrTrainedOn> | null | undefined;
     if (t !== undefined && (t === null || typeof t !== 'object' || typeof t.identity !== 'string' || typeof t.index !== 'string' || typeof t.model !== 'string' || !Number.isInteger(t.documents))) {
       throw invalid(source, 'expected "trainedOn" to be { identity, index, documents, model } (plait ltr train writes it)');
@@ -231,9 +232,9 @@ export class LtrModel {
     if (t === undefined) return null;
     const identity = indexIdentityOf(manifest);
     if (identity === t.identity) return null;
-    const described = `(${manifest.counts.documents} documents, ${manifest.model.name}; identity ${identity})`;
+    const described = `(${plural(manifest.counts.documents, 'document')}, ${manifest.model.name}; identity ${identity})`;
     const here = name === undefined ? `this index ${described}` : `"${name}" ${described}`;
-    return `the ranking model was trained on index "${t.index}" (${t.documents} documents, ${t.model}; identity ${t.identity}), not on ${here}: its features are computed the same way, but their ranges differ between collections; retrain it on this index (plait ltr train) if its ranking looks off`;
+    return `the ranking model was trained on index "${t.index}" (${plural(t.documents, 'document')}, ${t.model}; identity ${t.identity}), not on ${here}: its features are computed the same way, but their ranges differ between collections; retrain it on this index (plait ltr train) if its ranking looks off`;
   }
 
   /**

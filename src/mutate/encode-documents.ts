@@ -3,6 +3,7 @@
  * the same passage split (the build's window and stride, recorded in the manifest) and the same
  * encoder as the build, so an added document is indexed exactly as a rebuild would index it.
  */
+import { plural } from '../util/plural.js';
 import { BUILD_MEMORY_DEFAULTS, ENCODER_DEFAULTS } from '../config/defaults.js';
 import { PlaitError, abortedBy, invalidArgument, checkArray, checkShape, checkObject } from '../errors/index.js';
 import { checkOptionKeys, type OptionKeys } from '../util/option-keys.js';
@@ -130,5 +131,5 @@ export async function encodeDocuments(
  * @throws the signal's reason when it is a PlaitError, TIMEOUT for AbortSignal.timeout(), else ABORTED.
  */
 export function throwIfWriteCancelled(signal: AbortSignal | undefined, documents: number): void {
-  if (signal?.aborted === true) throw abortedBy(signal, `the write of ${documents} documents was cancelled before its commit: nothing was written`);
+  if (signal?.aborted === true) throw abortedBy(signal, `the write of ${plural(documents, 'document')} was cancelled before its commit: nothing was written`);
 }

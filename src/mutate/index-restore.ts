@@ -30,6 +30,7 @@
  *    swaps whole generations). Onto a new name the finished folder is renamed into place and keeps
  *    the backup's generation number.
  */
+import { plural } from '../util/plural.js';
 import { copyFileSync, existsSync, statSync } from 'node:fs';
 import { basename, dirname, join, relative, isAbsolute, resolve } from 'node:path';
 import { CLUSTER_MANIFEST_FILE, readClusterManifest } from '../cluster/cluster-manifest.js';
@@ -133,7 +134,7 @@ export function verifyBackup(backup: string): IndexManifest {
   const store = DocStoreReader.open(storePath, { commit: manifest.docstoreCommit ?? null });
   try {
     if (store.nDocuments !== manifest.counts.documents) {
-      throw new PlaitError('INDEX_CORRUPT', { message: `the backup's document store holds ${store.nDocuments} documents, its manifest says ${manifest.counts.documents}; nothing was restored`, path: backup });
+      throw new PlaitError('INDEX_CORRUPT', { message: `the backup's document store holds ${plural(store.nDocuments, 'document')}, its manifest says ${manifest.counts.documents}; nothing was restored`, path: backup });
     }
   } finally {
     store.close();

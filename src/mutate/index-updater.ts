@@ -36,6 +36,7 @@
  * compaction: the tombstone bitmap (n/8 bytes; why it is not incremental: bench/RESULTS.md, "The
  * tombstone bitmap"). Bytes written and time per write: bench/write-cost.ts, bench/RESULTS.md ("Write cost").
  */
+import { plural } from '../util/plural.js';
 import { LIVING_DEFAULTS, SEGMENT_MERGE_DEFAULTS, WRITE_COST_DEFAULTS } from '../config/defaults.js';
 import { PlaitError, checkNonEmptyString, checkShape, checkObject } from '../errors/index.js';
 import { checkOptionKeys, type OptionKeys } from '../util/option-keys.js';
@@ -261,7 +262,7 @@ export function updateIndex(dir: string, req: UpdateRequest, options: UpdateOpti
     adds.forEach((a, i) => {
       if (seen.has(a.doc.docId)) throw new PlaitError('DUPLICATE_ID', { id: a.doc.docId, file: 'the documents added', line: i + 1 });
       seen.add(a.doc.docId);
-      if (a.embeddings.length !== a.passages.length) throw new PlaitError('INVALID_INPUT', { message: `document "${a.doc.docId}" has ${a.passages.length} passages but ${a.embeddings.length} embeddings` });
+      if (a.embeddings.length !== a.passages.length) throw new PlaitError('INVALID_INPUT', { message: `document "${a.doc.docId}" has ${plural(a.passages.length, 'passage')} but ${plural(a.embeddings.length, 'embedding')}` });
       for (const e of a.embeddings) {
         if (e.vectors.length !== e.length * m.dim) throw new PlaitError('DIMENSION_MISMATCH', { expected: m.dim, received: e.length === 0 ? 0 : e.vectors.length / e.length });
         checkFinite(e, m.dim, `document "${a.doc.docId}"`);

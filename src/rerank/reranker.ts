@@ -26,6 +26,7 @@
  * of the tokenization that splits each document (done for every document, cached or not) — so it
  * costs no second tokenization and no encoding.
  */
+import { plural } from '../util/plural.js';
 import { createHash } from 'node:crypto';
 import { BUILD_DEFAULTS, RERANK_DEFAULTS } from '../config/defaults.js';
 import { PlaitError, abortedBy, checkSignal, invalidArgument, describe } from '../errors/index.js';
@@ -208,7 +209,7 @@ export class Reranker {
     if (!/[\p{L}\p{N}]/u.test(query)) throw new PlaitError('EMPTY_TEXT', { message: 'the query has no letter or digit to rank by' });
     if (documents.length === 0) return { results: [], usage: { queryTokens: 0, documentTokens: 0 } };
     const cancelled = (): void => {
-      if (signal?.aborted === true) throw abortedBy(signal, `the rerank of ${documents.length} documents was cancelled`);
+      if (signal?.aborted === true) throw abortedBy(signal, `the rerank of ${plural(documents.length, 'document')} was cancelled`);
     };
     cancelled();
     // The query and the documents are encoded at once, not one after the other: beside a large

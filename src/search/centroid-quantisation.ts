@@ -112,17 +112,52 @@ export function useSharedQuantisedCentroids(centroids: Float32Array, shared: Sha
   cache.delete(centroids);
 }
 
-/** `quantiseCentroids`, cached by the centroids array (its contents never change while an index is open); shared when useSharedQuantisedCentroids said so. */
+/**
+ * The centroids this thread quantised last. A living index's next generation (a delete, a
+ * compaction, an add: writes never retrain the centroids) loads the same centroids into a new array,
+ * and its warm-up on the serving thread quantised them again: ≈400 ms of each refresh of scifact's
+ * 16,384 × 512 (bench/RESULTS.md, "Writes off the calling thread"). Compared byte for byte instead
+ * (a memcmp of 32 MB, a few ms); weakly held, so a closed index's centroids are not kept alive.
+ */
+let last: { source: WeakRef<Float32Array>; q: QuantisedCentroids } | null = null;
+
+/** The last quantised codes when `centroids` holds exactly the same values as their source; else undefined. */
+function sameAsLast(centroids: Float32Array, nCentroids: number): QuantisedCentroids | undefined {
+  const prev = last?.source.deref();
+  if (last === null || prev === undefined || prev.length !== centroids.length || last.q.scales.length !== nCentroids) return undefined;
+  const bytes = (a: Float32Array): Buffer => Buffer.from(a.buffer, a.byteOffset, a.byteLength);
+  return bytes(prev).equals(bytes(centroids)) ? last.q : undefined;
+}
+
+/**
+ * `quantiseCentroids`, cached by the centroids array (its contents never change while an index is
+ * open); shared when useSharedQuantisedCentroids said so; copied from this thread's last
+ * quantisation when the array holds the same values (`last`: a living index's next generation)
+ * instead of computed again. The bytes are the same every way.
+ */
 export function quantisedCentroidsOf(centroids: Float32Array, nCentroids: number, dim: number): QuantisedCentroids {
   let q = cache.get(centroids);
   if (q !== undefined && q.scales.length === nCentroids) return q;
   const shared = sharedCache.get(centroids);
   if (shared !== undefined && shared.scales.length === nCentroids) {
-    if (runOnce(shared.once, () => quantiseCentroidsInto(centroids, nCentroids, dim, shared), SHARED_TABLES_DEFAULTS.fillWaitMs)) return shared;
+    const fill = (): void => {
+      const prev = sameAsLast(centroids, nCentroids);
+      if (prev === undefined) {
+        quantiseCentroidsInto(centroids, nCentroids, dim, shared);
+      } else {
+        shared.bytes.set(prev.bytes);
+        shared.scales.set(prev.scales);
+      }
+    };
+    if (runOnce(shared.once, fill, SHARED_TABLES_DEFAULTS.fillWaitMs)) {
+      last = { source: new WeakRef(centroids), q: shared };
+      return shared;
+    }
   }
   // Not shared, or its filling thread did not finish (terminated mid-fill): a private copy, the same bytes.
-  q = quantiseCentroids(centroids, nCentroids, dim);
+  q = sameAsLast(centroids, nCentroids) ?? quantiseCentroids(centroids, nCentroids, dim);
   cache.set(centroids, q);
+  last = { source: new WeakRef(centroids), q };
   return q;
 }
 

@@ -26,6 +26,7 @@
  * of a cluster holds the same codebook, so the chosen centroids travel as ids, not vectors).
  */
 
+import { plural } from '../util/plural.js';
 import { invalidArgument, checkInstance, checkObject, checkShape, checkFunction, checkMap, checkArray } from '../errors/index.js';
 import type { ResolvedPrf } from '../rewrite/prf-options.js';
 import { segmentOf, type EncodedQuery, type ScoringArrays } from './plaid.js';
@@ -120,7 +121,7 @@ export function colbertPrf(a: ScoringArrays, q: EncodedQuery, pids: readonly num
 
 /** How a search reports the expansion among its rewrites: the feedback passages used, and each appended centroid with its weight. */
 export function prfRewrite(rows: PrfRows, feedbackPassages: number): { kind: 'prf'; from: string; to: string } {
-  return { kind: 'prf', from: `${feedbackPassages} feedback passages`, to: Array.from(rows.centroids, (c, i) => `c${c}^${rows.weights[i]!.toFixed(3)}`).join(' ') };
+  return { kind: 'prf', from: plural(feedbackPassages, 'feedback passage'), to: Array.from(rows.centroids, (c, i) => `c${c}^${rows.weights[i]!.toFixed(3)}`).join(' ') };
 }
 
 /** The passages holding a token in each centroid cell (IVF list lengths), c → df(c); with `a.doclens.length`, what a cluster's coordinator sums over its shards. */

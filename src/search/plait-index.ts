@@ -56,7 +56,8 @@ import { totalHits } from './paging.js';
 import { mixedFilterWarnings, noMatchWarnings, type FilterWarning } from '../docstore/metadata-catalogue.js';
 import { candidateMarks, docMask, exactFilter, exactFiltered, filteredBm25, type DocMask } from './filtered-search.js';
 import { indexText } from '../indexer/index-text.js';
-import { updateIndex, compactIndex, type EncodedDocument, type UpdateResult } from '../mutate/index-updater.js';
+import { updateIndex, type EncodedDocument, type UpdateResult } from '../mutate/index-updater.js';
+import { compactIndexOffThread, updateIndexOffThread } from '../mutate/write-thread.js';
 import { checkDocument, encodeDocuments, throwIfWriteCancelled } from '../mutate/encode-documents.js';
 import { lookupDocId } from '../indexer/corpus/document-id.js';
 import { splitUnchanged, writeUpserts } from '../mutate/unchanged-upsert.js';
@@ -268,7 +269,9 @@ export interface WriteOptions {
   /**
    * Cancels the write before its commit: nothing is written, and the call rejects with the signal's
    * reason when it is a PlaitError, TIMEOUT for AbortSignal.timeout(), else ABORTED (the reason as
-   * `cause`). The commit itself runs at once on the calling thread and is never interrupted.
+   * `cause`). An add's commit runs at once on the calling thread and is never interrupted; a delete
+   * or a compaction runs on the write thread (mutate/write-thread.ts), where an abort is seen between
+   * its steps up to its commit (it then rolls back); a commit once begun completes and is answered.
    */
   signal?: AbortSignal;
 }
@@ -531,7 +534,11 @@ export class PlaitIndex {
    * as `add` stores `docId: 5`) or every document a metadata filter matches (`{ filter }`,
    * INVALID_FILTER when malformed), committed as a new generation; they disappear from every search
    * mode, rerank and explain at once.
-   * @param options `{ signal }` (WriteOptions): an aborted signal cancels the delete before its commit.
+   * The transaction runs on the write thread (mutate/write-thread.ts): the calling thread's event loop
+   * (searches, a server's probes) keeps running, and searches meanwhile are answered from the
+   * generation served before the delete, whole; the generation with the delete is served from the
+   * moment the returned promise resolves (a search started before then may still answer the old one).
+   * @param options `{ signal }` (WriteOptions): an aborted signal cancels the delete until its commit starts.
    * @throws PlaitError INVALID_ARGUMENT (a key of the `{ filter }` object other than filter, too; an id
    *   neither a string nor an integer; an options key other than signal), INDEX_LOCKED, INDEX_CLOSED,
    *   ABORTED / TIMEOUT (`options.signal` aborted: nothing deleted).
@@ -545,22 +552,29 @@ export class PlaitIndex {
     checkOptionKeys(options, WRITE_OPTION_KEYS, 'delete option');
     const signal = checkSignal('signal', options.signal);
     if (signal?.aborted === true) throw abortedBy(signal, 'the delete was cancelled before its commit: nothing was written');
-    const result = updateIndex(this.path, req, { kernels: this.kernels });
+    // On the write thread (mutate/write-thread.ts): searches on this thread go on meanwhile, on this generation.
+    const result = await updateIndexOffThread(this.path, req, { kernels: this.kernels, ...(signal === undefined ? {} : { signal }) });
     await this.afterCommit();
     return result;
   }
 
   /**
    * Rewrites live passages into fresh segments and drops tombstones (a new generation; none when there is nothing to compact); see compactIndex.
-   * @param options `{ signal }` (WriteOptions): an aborted signal cancels the compaction before it starts.
-   * @throws PlaitError INVALID_ARGUMENT (an options key other than signal), INDEX_LOCKED, INDEX_CLOSED, ABORTED / TIMEOUT (`options.signal`).
+   * Runs on the write thread (mutate/write-thread.ts): the calling thread's event loop keeps running.
+   * Searches during a compaction see a consistent snapshot: the served generation's arrays (memory
+   * maps and descriptors, which the compaction never rewrites: it writes new files under the next
+   * generation's names) and its document store's read transaction (WAL: the compaction's renumbering
+   * commits beside it); the compacted generation is swapped in whole by `refresh()` before the promise
+   * resolves, after requests in flight finished (plait-index.ts refresh). No search sees a mix.
+   * @param options `{ signal }` (WriteOptions): an aborted signal cancels the compaction until its commit starts (it rolls back; nothing written).
+   * @throws PlaitError INVALID_ARGUMENT (an options key other than signal), INDEX_LOCKED, INDEX_CLOSED, ABORTED / TIMEOUT (`options.signal`), WORKER_FAILED (the write thread died).
    */
   async compact(options: WriteOptions = {}): Promise<IndexManifest> {
     this.checkOpen();
     checkOptionKeys(options, WRITE_OPTION_KEYS, 'compact option');
     const signal = checkSignal('signal', options.signal);
     if (signal?.aborted === true) throw abortedBy(signal, 'the compaction was cancelled before it started: nothing was written');
-    const manifest = compactIndex(this.path, { kernels: this.kernels });
+    const manifest = await compactIndexOffThread(this.path, { kernels: this.kernels, ...(signal === undefined ? {} : { signal }) });
     await this.afterCommit();
     return manifest;
   }
@@ -595,8 +609,13 @@ export class PlaitIndex {
 
   /** The scoring and document-store part of warmUp, for the generation given (the served one, or the next before its swap). */
   private async warmGeneration(g: { local: LocalScorer; queries: QueryPreparer; pool: SearchPool | null }, docstore: DocStoreReader): Promise<void> {
+    // Each step yields the event loop before the next: after a write, requests on the served
+    // generation (and a server's probes) are answered between them instead of after all three
+    // (0.3–0.7 s of one block on scifact; bench/RESULTS.md, "Writes off the calling thread").
     g.local.warmUp();
+    await yieldTurn();
     docstore.bm25(WARM_UP_TEXT, 1);
+    await yieldTurn();
     const rows = warmUpRows(g.local.arrays);
     if (rows !== null && this.manifest.model.idfWeighting) g.queries.prepare({ ...rows, tokenIds: new Int32Array(rows.length) }, true);
     await g.pool?.warmUp();

@@ -11,7 +11,7 @@
  */
 import { createHash, randomUUID, timingSafeEqual } from 'node:crypto';
 import type { Socket } from 'node:net';
-import Fastify, { LogController, type FastifyInstance, type FastifyRequest } from 'fastify';
+import Fastify, { LogController, type FastifyInstance, type FastifyRequest, type HTTPMethods } from 'fastify';
 import cors from '@fastify/cors';
 import swagger from '@fastify/swagger';
 import { PlaitError, isPlaitError } from '../errors/index.js';
@@ -52,6 +52,29 @@ const COHERE_UNSERVED_ROUTES = new Set([
   '/v1/embed', '/v2/embed', '/v1/chat', '/v2/chat', '/v1/generate', '/v1/classify', '/v1/tokenize', '/v1/detokenize',
   '/v1/summarize', '/v1/embed-jobs', '/v1/datasets', '/v1/connectors', '/v1/check-api-key',
 ]);
+
+/**
+ * The 404 hint for a known route asked under the wrong version prefix, or '': without it
+ * (`GET /indexes` for `/v1/indexes`, `POST /indexes/books/search`), with another (`/v2/encode`), or
+ * with one on an unversioned route (`/v1/health`). Those had been a bare "no route GET /indexes".
+ * The route is looked for with the request's method first, then GET and POST (the hint names the
+ * method it takes), the index name kept as the client wrote it.
+ * @param has whether the server has a route (Fastify's hasRoute, by method and URL pattern)
+ */
+function versionHint(path: string, method: string, has: (method: HTTPMethods, url: string) => boolean): string {
+  const bare = path.replace(/^\/v\d+(?=\/|$)/, '').replace(/(.)\/+$/, '$1');
+  if (bare === '' || bare === '/') return '';
+  const candidates = [...new Set(['/v1', '/v2', ''].map((prefix) => prefix + bare))].filter((c) => c !== path);
+  const methods = [...new Set([method.toUpperCase(), 'GET', 'POST'])] as HTTPMethods[];
+  for (const m of methods) {
+    for (const c of candidates) {
+      if (!has(m, c.replace(/^\/v1\/indexes\/[^/]+(?=\/|$)/, '/v1/indexes/:name'))) continue;
+      const where = /^\/v\d+\//.test(c) ? `the API's routes are versioned: ${m} ${c}` : `this route has no version prefix: ${m} ${c}`;
+      return `; ${where}${m === 'POST' && method.toUpperCase() !== 'POST' ? ' with a JSON body' : ''} (GET /openapi.json lists every route)`;
+    }
+  }
+  return '';
+}
 
 /**
  * The error shape of a request no route matched (its 404, or its 401 before that), by the client
@@ -208,7 +231,7 @@ export async function createApp(engine: Engine, appOptions: AppOptions = {}): Pr
             ? `; of text-embeddings-inference's API plait serves POST /rerank only (and GET /health, /metrics); ColBERT token embeddings are POST /v1/encode (plait's own shape, not TEI's /embed), search is POST /v1/indexes/:name/search; GET /openapi.json lists every route`
             : cohereRoute
               ? `; of Cohere's API plait serves rerank only (POST /v1/rerank, /v2/rerank; cohere-ai: environment <server>); ColBERT token embeddings are POST /v1/encode (plait's own shape, not Cohere's embed), search is POST /v1/indexes/:name/search; GET /openapi.json lists every route`
-              : '';
+              : versionHint(path, request.method, (method, url) => app.hasRoute({ method, url }));
     void reply.code(404).send(shapeErrorBody(errorBody(new PlaitError('NOT_FOUND', { message: `no route ${request.method} ${path}${hint}` }), request.id), takes === undefined ? unmatchedShape(path) : 'plait'));
   });
 

@@ -13,7 +13,7 @@ import { openIndex } from '../../search/plait-index.js';
 import { ProgressReporter, formatSeconds } from '../progress.js';
 import { requireInput } from '../validate.js';
 import { WriteInterrupts } from '../interrupt.js';
-import { parseFloatArgIn, parseIntArg, printJson } from '../options.js';
+import { parseFloatArgIn, parseIntArg, printJson, plural } from '../options.js';
 import { describePlaidParams } from '../plaid-params-text.js';
 
 interface CalibrateCliOptions {
@@ -98,8 +98,8 @@ export function calibrationLines(c: IndexCalibration, documentsNow?: number, sto
     const parts = [r === null ? null : `${r}× the defaults' estimated cost`, ms === null ? null : `${ms} ms estimated`].filter((x) => x !== null);
     lines.push(`  cost ceiling: ${parts.length === 0 ? 'none' : parts.join(' and ')}${c.buckets.some((b) => b.capped === true) ? ' — it ruled out costlier settings (--max-cost-ratio, --max-latency-ms)' : ''}`);
   }
-  if (documentsNow !== undefined && documentsNow !== c.documents) lines.push(`  STALE: measured on ${c.documents} documents, the index now has ${documentsNow}; re-run \`plait calibrate\``);
-  else lines.push(`  (measured on ${c.documents} documents; re-run \`plait calibrate\` after large additions)`);
+  if (documentsNow !== undefined && documentsNow !== c.documents) lines.push(`  STALE: measured on ${plural(c.documents, 'document')}, the index now has ${documentsNow}; re-run \`plait calibrate\``);
+  else lines.push(`  (measured on ${plural(c.documents, 'document')}; re-run \`plait calibrate\` after large additions)`);
   return lines;
 }
 
@@ -163,7 +163,7 @@ export function registerCalibrateCommand(program: Command): void {
       const weaker = o.dryRun !== true && before !== undefined && (trusted(now) < trusted(before) || (trusted(now) === trusted(before) && now.queries < before.queries));
       if (weaker) {
         process.stderr.write(
-          `plait: warning: this calibration trusts ${trusted(now)} of ${now.buckets.length} k buckets on ${now.queries} queries; the one it replaced trusted ${trusted(before)} on ${before.queries} (give a larger --budget-s, or --dry-run to compare first)\n`,
+          `plait: warning: this calibration trusts ${trusted(now)} of ${now.buckets.length} k buckets on ${plural(now.queries, 'query', 'queries')}; the one it replaced trusted ${trusted(before)} on ${before.queries} (give a larger --budget-s, or --dry-run to compare first)\n`,
         );
       }
       if (o.json) printJson({ path: index.path, written: o.dryRun !== true, replacedStronger: weaker, calibration: result.calibration });

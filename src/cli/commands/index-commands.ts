@@ -156,7 +156,7 @@ export function registerIndexCommands(program: Command): void {
     .addOption(new Option('--nbits <n>', 'residual bits per dimension, or ternary (three levels, 1.6 bits: 26 bytes a token at 128 d)').choices([...NBITS_NAMES]).default(String(BUILD_DEFAULTS.nbits)))
     .option(
       '--kmeans-iters <n>',
-      `k-means iterations, >= 0 (default: ${BUILD_DEFAULTS.kmeansIters}, or ${BUILD_DEFAULTS.kmeansItersSmall} when the sample is under 200k vectors)`,
+      `k-means iterations, >= 0 (default: ${BUILD_DEFAULTS.kmeansIters}, as ColBERT)`,
       parseIntArg('kmeansIters', 0),
     )
     .option('--doc-maxlen <n>', "document window in tokens, >= 8 and at most the model's positions (ColBERT checkpoints; default: the checkpoint's doc_maxlen)", parseIntArg('docMaxlen', 8))
@@ -362,16 +362,19 @@ export function sizeTable(files: Record<string, number>, totalBytes: number): st
 export function livingInfoLines(m: IndexManifest): string[] {
   // A build's manifest carries no generation field: it is generation 0, as add, delete and compact say.
   const lines = [`generation   ${m.generation ?? 0}${m.generation === undefined ? ' (as built: add, delete and compact make the next)' : ''}`];
-  if (m.tombstones !== undefined) lines.push(`deleted      ${m.tombstones.deleted} passages awaiting compaction (plait compact; automatic past ${LIVING_DEFAULTS.autoCompactShare * 100}%)`);
+  if (m.tombstones !== undefined) lines.push(`deleted      ${plural(m.tombstones.deleted, 'passage')} awaiting compaction (plait compact; automatic past ${LIVING_DEFAULTS.autoCompactShare * 100}%)`);
   const d = m.drift;
   if (d !== undefined && d.addedTokens > 0) {
-    const ratio = d.addedMeanDistance / Math.max(1e-12, d.buildMeanDistance);
+    // A build whose residuals were all zero (as many centroids as tokens) has no distance to compare with.
+    const ratio = d.buildMeanDistance < DRIFT_DEFAULTS.zeroBuildDistance ? null : d.addedMeanDistance / d.buildMeanDistance;
     // Judged on the added tokens still indexed; the mean is a running one over every token added (DriftFigures).
     const live = d.liveAddedTokens ?? d.addedTokens;
     const still = d.liveAddedTokens === undefined ? '' : `; ${d.liveAddedTokens} of them still indexed`;
     const figures = `mean |residual| ${d.addedMeanDistance.toFixed(4)} vs ${d.buildMeanDistance.toFixed(4)} over the ${plural(d.addedTokens, 'token')} added since the build, replaced and deleted ones included${still}`;
     // A few added documents measure those documents, not a shift of the corpus (DRIFT_DEFAULTS.minAddedTokens).
-    if (live < DRIFT_DEFAULTS.minAddedTokens) {
+    if (ratio === null) {
+      lines.push(`drift        n/a (the build's residuals were all zero: as many centroids as tokens; rebuild the index (plait index) to cluster what it holds now: ${figures})`);
+    } else if (live < DRIFT_DEFAULTS.minAddedTokens) {
       lines.push(`drift        too few added tokens to judge (${live} of the ${DRIFT_DEFAULTS.minAddedTokens} needed; so far ${ratio.toFixed(2)}× the build's distance to centroids: ${figures})`);
     } else {
       lines.push(

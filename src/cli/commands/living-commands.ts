@@ -359,7 +359,7 @@ export function registerLivingCommands(program: Command): void {
         return;
       }
       process.stdout.write(
-        (r.committed ? `deleted ${plural(r.deleted, 'document')} (generation ${r.generation}; left: ${describeCounts(r.manifest)})` : `nothing deleted: no generation committed (generation ${r.generation} unchanged; ${r.manifest.counts.documents} documents)`) +
+        (r.committed ? `deleted ${plural(r.deleted, 'document')} (generation ${r.generation}; left: ${describeCounts(r.manifest)})` : `nothing deleted: no generation committed (generation ${r.generation} unchanged; ${plural(r.manifest.counts.documents, 'document')})`) +
           (r.missing.length > 0 ? `; ${r.missing.length} not in the index: ${r.missing.slice(0, 5).join(', ')}${r.missing.length > 5 ? ', ...' : ''}` : '') +
           (r.compacted ? '; compacted' : '') +
           '\n',

@@ -19,7 +19,7 @@ import { addCrossEncoderFlags, crossEncoderOptionsFrom, type CrossCliOptions } f
 import { parsePipeline } from '../../pipeline/pipeline-spec.js';
 import { CrossEncoder } from '../../rerank/cross-encoder/cross-encoder.js';
 import { ProgressReporter } from '../progress.js';
-import { parseFloatArgIn, parseIntArg, printJson, range } from '../options.js';
+import { parseFloatArgIn, parseIntArg, printJson, range, plural } from '../options.js';
 import { prepareOutputFile, requireInput } from '../validate.js';
 import { formatTable } from '../table.js';
 
@@ -110,7 +110,7 @@ export function registerLtrCommand(program: Command): void {
       // A model no better than its candidates' own order on held-out queries ranks worse than no model.
       if (t0.validBaseline !== null && t0.validBaseline !== undefined && t0.validScore <= t0.validBaseline) {
         process.stderr.write(
-          `plait: warning: the model does not beat its candidates' own order on the ${t0.validQueries} validation queries (${t0.metric} ${t0.validScore.toFixed(4)} vs ${t0.validBaseline.toFixed(4)} for "${candidates}" alone): an ltr stage with it would rank worse than none; more judged queries, other candidates (--pipeline) or metadata features (--features) may help\n`,
+          `plait: warning: the model does not beat its candidates' own order on the ${plural(t0.validQueries, 'validation query', 'validation queries')} (${t0.metric} ${t0.validScore.toFixed(4)} vs ${t0.validBaseline.toFixed(4)} for "${candidates}" alone): an ltr stage with it would rank worse than none; more judged queries, other candidates (--pipeline) or metadata features (--features) may help\n`,
         );
       }
       if (o.json === true) printJson({ out: o.out, features, candidates, training: model.file.training, importance: model.importance() });
@@ -145,7 +145,7 @@ export function registerLtrCommand(program: Command): void {
       const model = await LtrModel.fromXgboost(file, { ...(features === undefined ? {} : { features }), ...(o.pipeline === undefined ? {} : { candidates: o.pipeline }) });
       const candidates = model.file.candidates;
       model.save(o.out);
-      process.stdout.write(`wrote ${o.out}: ${model.trees.trees.length} trees over ${model.features.join(', ')}${candidates === undefined ? '' : `, candidates "${candidates}"`}\n`);
+      process.stdout.write(`wrote ${o.out}: ${plural(model.trees.trees.length, 'tree')} over ${model.features.join(', ')}${candidates === undefined ? '' : `, candidates "${candidates}"`}\n`);
     });
   ltr
     .command('importance')
@@ -155,6 +155,6 @@ export function registerLtrCommand(program: Command): void {
     .action(async (file: string, o: { json?: boolean }) => {
       const model = await LtrModel.load(requireInput(file, '<model>'));
       if (o.json === true) printJson({ features: model.features, candidates: model.file.candidates ?? null, training: model.file.training ?? null, importance: model.importance() });
-      else process.stdout.write(`${[`${file}: ${model.trees.trees.length} trees over ${model.features.length} features, candidates "${model.file.candidates ?? '?'}"`, ...importanceLines(model)].join('\n')}\n`);
+      else process.stdout.write(`${[`${file}: ${plural(model.trees.trees.length, 'tree')} over ${plural(model.features.length, 'feature')}, candidates "${model.file.candidates ?? '?'}"`, ...importanceLines(model)].join('\n')}\n`);
     });
 }

@@ -3,7 +3,7 @@ import { THREAD_LIMITS } from '../../config/defaults.js';
 import { createEncoder } from '../../encoder/create-encoder.js';
 import { resolveModelSpec } from '../../encoder/resolve-model.js';
 import { pullModel } from '../../encoder/hub/index.js';
-import { parseIntArg, printJson } from '../options.js';
+import { parseIntArg, printJson, plural } from '../options.js';
 import { ProgressReporter } from '../progress.js';
 import { withHint } from '../report-error.js';
 import { isPlaitError } from '../../errors/index.js';
@@ -44,7 +44,7 @@ export function registerModelCommands(program: Command): void {
         const summary = { model: encoder.info.name, dim: encoder.info.dim, ...(encoder.info.quantization === undefined ? {} : { quantization: encoder.info.quantization }), kind: o.query ? 'query' : 'document', loadMs, encodeMs, items };
         if (o.json) printJson(summary);
         else {
-          for (const it of items) process.stdout.write(`${String(it.tokens).padStart(5)} tokens  ${String(it.text).slice(0, 80)}\n`);
+          for (const it of items) process.stdout.write(`${plural(it.tokens, 'token').padStart(12)}  ${String(it.text).slice(0, 80)}\n`);
           process.stdout.write(`${encoder.info.name}: dim ${encoder.info.dim}, encoded ${items.length} in ${encodeMs.toFixed(1)} ms (model load ${loadMs.toFixed(0)} ms)\n`);
         }
       } finally {

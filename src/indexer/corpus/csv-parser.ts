@@ -13,6 +13,7 @@
  * a .txt file does. Line numbers are the file's: a row is named by the line it starts on.
  */
 
+import { plural } from '../../util/plural.js';
 import { Readable } from 'node:stream';
 import type { CsvError, Info } from 'csv-parse';
 import { lazyModule } from '../../util/lazy-module.js';
@@ -117,7 +118,7 @@ function rowRecord(cells: readonly string[], columns: CsvColumns, file: string, 
     return malformedCsv(
       file,
       line,
-      `expected ${columns.width} fields (the header's: ${columns.names.join(delimiter)}) but found ${cells.length}; a field holding a ${delimiter === ',' ? 'comma' : 'semicolon'}, a quote or a line break is written in double quotes, a quote in it doubled ("5"" disk")`,
+      `expected ${plural(columns.width, 'field')} (the header's: ${columns.names.join(delimiter)}) but found ${cells.length}; a field holding a ${delimiter === ',' ? 'comma' : 'semicolon'}, a quote or a line break is written in double quotes, a quote in it doubled ("5"" disk")`,
     );
   }
   let metadata: Record<string, unknown> | undefined;

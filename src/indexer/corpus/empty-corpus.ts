@@ -4,6 +4,7 @@
  * Without them "has no document" after `--skip-invalid` reads as an empty file when every line was
  * in fact refused (a new user's trial: a corpus whose every line lacked its text field).
  */
+import { plural } from '../../util/plural.js';
 import { PlaitError, checkArray, checkShape } from '../../errors/index.js';
 import type { CorpusDocumentInput, CorpusInput, CorpusReadReport } from './types.js';
 
@@ -15,7 +16,7 @@ import type { CorpusDocumentInput, CorpusInput, CorpusReadReport } from './types
 export function emptyCorpusError(input: CorpusInput | readonly CorpusDocumentInput[], report: CorpusReadReport, what: 'index' | 'add'): PlaitError {
   if (typeof input !== 'string') checkArray('input', input, 'a corpus path, an array of paths or an array of documents');
   checkShape('report', report, 'a CorpusReadReport', ['skipped']);
-  const source = typeof input === 'string' ? input : input.every((x) => typeof x === 'string') ? input.join(', ') : `the ${input.length} documents given`;
+  const source = typeof input === 'string' ? input : input.every((x) => typeof x === 'string') ? input.join(', ') : `the ${plural(input.length, 'document')} given`;
   const skipped = Object.fromEntries(Object.entries(report.skipped).filter(([, n]) => n > 0));
   const skippedTotal = Object.values(skipped).reduce((a, b) => a + b, 0);
   let message = `${source} has no document to ${what} (${report.read} read)`;
