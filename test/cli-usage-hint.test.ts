@@ -65,6 +65,17 @@ test('the result-count guesses (--top-k, --limit, -n, …) point at -k; the "--"
     assert.equal(hintOf(['compact', 'idx', '-x']), undefined);
     // search keeps the '--' hint for a word beginning with '-'.
     assert.match(String(hintOf(['search', 'idx', '-honey'])), /goes after '--'/);
+    // Too many words for a query: options after '--' (README's `-- "-80 degrees"` with -k added) or an
+    // unquoted query. It had said only "too many arguments for 'search'. Expected 2 arguments but got 4".
+    const excess = /^plait: a query of several words is one argument: quote it .*; options go before '--', after which every word is an argument/m;
+    for (const args of [['search', 'idx', '--', '-80 degrees', '-k', '2'], ['search', 'idx', 'vitamin', 'D'], ['explain', 'idx', 'vitamin', 'D', 'doc-1']]) {
+      const r = runPlait(dir, args);
+      assert.equal(r.code, 2, r.stderr);
+      assert.match(r.stderr, /too many arguments/, args.join(' '));
+      assert.match(r.stderr, excess, args.join(' '));
+    }
+    // info takes no query: no such hint.
+    assert.doesNotMatch(runPlait(dir, ['info', 'a', 'b']).stderr, excess);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

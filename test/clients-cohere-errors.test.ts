@@ -58,3 +58,24 @@ test('@ai-sdk/cohere: 401, 413, 503 with Retry-After as APICallError with plait\
   const wrong = createCohere({ apiKey: 'not-the-key', baseURL: `${strict.url}/v2` }).reranking('rerank-v3.5');
   await assertAiSdkErrorDoors(strict, model, wrong, 'ai-sdk-cohere');
 });
+
+// A newcomer's Cohere client, pointed at plait for rerank, asked for Cohere's embed or chat: the 404
+// reaches cohere-ai's NotFoundError with a message naming what plait serves (rerank, /v1/encode). It
+// had been plait's bare "no route POST /v2/embed", in a shape whose top-level `message` cohere-ai lacked.
+test('cohere-ai v1 and v2: embed and chat, which plait does not serve, are NotFoundError naming rerank and /v1/encode', async () => {
+  const v1 = new CohereClient({ token: API_KEY, environment: strict.url, maxRetries: 0 });
+  const v2 = new CohereClientV2({ token: API_KEY, environment: strict.url, maxRetries: 0 });
+  const calls: Array<[string, () => Promise<unknown>]> = [
+    ['POST /v2/embed', () => v2.embed({ model: 'embed-v4.0', texts: [QUERY], inputType: 'search_query', embeddingTypes: ['float'] })],
+    ['POST /v1/embed', () => v1.embed({ texts: [QUERY] })],
+    ['POST /v2/chat', () => v2.chat({ model: 'command-a-03-2025', messages: [{ role: 'user', content: QUERY }] })],
+  ];
+  for (const [route, call] of calls) {
+    await assert.rejects(call(), (e: CohereErr) => {
+      assert.ok(e instanceof Cohere.NotFoundError, `${route}: ${e.constructor.name}`);
+      assert.match(e.body!.message!, new RegExp(`no route ${route}; of Cohere's API plait serves rerank only \\(POST /v1/rerank, /v2/rerank`));
+      assert.match(e.body!.message!, /token embeddings are POST \/v1\/encode/);
+      return true;
+    });
+  }
+});

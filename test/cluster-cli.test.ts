@@ -90,12 +90,16 @@ test('plait serve: --coordinate without --nats is USAGE; an unreachable NATS ser
   const b = runPlait(dir, ['serve', join(dir, 'c3', 'shard-0'), '--nats', `nats://127.0.0.1:${port}`]);
   assert.equal(b.code, 1, b.stderr);
   assert.match(b.stderr, /CLUSTER_UNAVAILABLE/);
+  // The way out, as a hint line: no NATS server runs there (it had said only "connection refused").
+  const startNats = /\nplait: start a NATS server with JetStream first \(nats-server -js; README "Cluster: shards and replicas on NATS"\), or point --nats at the one you run\n/;
+  assert.match(b.stderr, startNats);
   assert.ok(Date.now() - t < 30_000);
   // A coordinator on an address other machines reach, without PLAIT_API_KEY, warns as plait serve <index> does (it had not).
   const open = runPlait(dir, ['serve', '--coordinate', join(dir, 'c3'), '--nats', `nats://127.0.0.1:${port}`, '--host', '0.0.0.0', '--port', '0']);
   assert.equal(open.code, 1, open.stderr);
   assert.match(open.stderr, /^plait: warning: 0\.0\.0\.0 is reachable from other machines and PLAIT_API_KEY is not set/m);
   assert.match(open.stderr, /CLUSTER_UNAVAILABLE/);
+  assert.match(open.stderr, startNats);
   const closed = runPlait(dir, ['serve', '--coordinate', join(dir, 'c3'), '--nats', `nats://127.0.0.1:${port}`, '--port', '0']);
   assert.equal(closed.code, 1, closed.stderr);
   assert.doesNotMatch(closed.stderr, /warning: .* is reachable from other machines/);
@@ -107,6 +111,7 @@ test('plait serve: --coordinate without --nats is USAGE; an unreachable NATS ser
     const r = runPlait(dir, [...args, '--nats', `nats://127.0.0.1:${port}`]);
     assert.equal(r.code, 1, `${args.join(' ')}: ${r.stderr}`);
     assert.match(r.stderr, /Cluster unavailable: cannot reach the NATS server at nats:\/\/127\.0\.0\.1:\d+.*\[CLUSTER_UNAVAILABLE\]/, args.join(' '));
+    assert.match(r.stderr, startNats, args.join(' '));
   }
 });
 

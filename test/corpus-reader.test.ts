@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { SKIP_REASON_CODES, countDocuments, openCorpus } from '../src/indexer/corpus/index.js';
 import { checkDocument } from '../src/mutate/encode-documents.js';
 import { indexText } from '../src/indexer/index-text.js';
+import { buildIndex } from '../src/indexer/build-index.js';
 import type { CorpusDocument, CorpusInput, CorpusReaderOptions } from '../src/indexer/corpus/index.js';
 import { isPlaitError, type ErrorCode } from '../src/errors/index.js';
 import { fixture, freshDir, readAll, root } from './helpers/corpus-files.js';
@@ -194,7 +195,6 @@ test('format detection by content, and the override', async () => {
   assert.deepEqual((await readAll(txt, { format: 'tsv' })).map((d) => [d.docId, d.text]), [['a', 'x']]);
   const unknown = fixture('c.data', 'plain words only\n');
   await assert.rejects(openCorpus(unknown), (e: unknown) => isPlaitError(e, 'INVALID_INPUT'));
-  await assert.rejects(openCorpus(join(root, 'does-not-exist.jsonl')), (e: unknown) => isPlaitError(e, 'INVALID_INPUT'));
   await assert.rejects(openCorpus(join(root, 'nothing-*.jsonl')), (e: unknown) => isPlaitError(e, 'INVALID_INPUT'));
 });
 
@@ -373,4 +373,26 @@ test('Markdown: the heading that states the title is not indexed twice (front ma
   assert.deepEqual([byId.get('hugo')!.title, byId.get('hugo')!.text], ['Release  notes', 'Shipped.\n']);
   assert.deepEqual([byId.get('other')!.title, byId.get('other')!.text], ['Dewey', '# Classification\nbody\n']);
   assert.equal(indexText(byId.get('ideas')!.title, byId.get('ideas')!.text).split('Ideas').length - 1, 1);
+});
+
+// A corpus that is not there is FILE_NOT_FOUND at the library's doors, as the CLI's pre-check and the
+// eval readers (readQueries, readQrels, readRun) say it; the library had said INVALID_INPUT "no such
+// file or folder: \"corpus.jsonl\"" (README's first Library example, run before corpus.jsonl exists).
+test('a missing corpus is FILE_NOT_FOUND naming the path and where a relative one was looked for', async () => {
+  const missing = join(root, 'does-not-exist.jsonl');
+  const notFound = (path: string) => (e: unknown): boolean => {
+    assert.ok(isPlaitError(e, 'FILE_NOT_FOUND'), String(e));
+    assert.equal(e.details?.path, path);
+    assert.match(e.message, /^File not found: no corpus at /);
+    return true;
+  };
+  await assert.rejects(openCorpus(missing), notFound(missing));
+  await assert.rejects(countDocuments(missing), notFound(missing));
+  await assert.rejects(buildIndex(missing, { index: join(freshDir(), 'never-built') }), notFound(missing));
+  // A listed file that is not there, beside one that is.
+  await assert.rejects(openCorpus([fixture('present.jsonl', '{"_id":"a","text":"x"}\n'), missing]), notFound(missing));
+  // A relative path: the message says which folder it was looked for in.
+  await assert.rejects(openCorpus('no-such-corpus.jsonl'), (e: unknown) => notFound('no-such-corpus.jsonl')(e) && (e as Error).message.includes(join(process.cwd(), 'no-such-corpus.jsonl')));
+  // A listed folder is there, just not a file: still INVALID_INPUT, saying so.
+  await assert.rejects(openCorpus([freshDir()]), (e: unknown) => isPlaitError(e, 'INVALID_INPUT') && /is not a file/.test((e as Error).message));
 });

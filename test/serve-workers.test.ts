@@ -9,7 +9,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildIndex, openIndex } from '../src/index.js';
@@ -113,7 +113,14 @@ test("openIndex's workers takes 'auto' as --workers does (one per core, at most 
   }
 });
 
-test('plait serve without index names says which indexes it could serve (it had served none without a word)', async () => {
+test('plait serve without index names says which indexes it could serve (it had served none without a word), every one of them past three', async () => {
+  // Three more index folders (a manifest is what the listing looks for; none is opened): the note had
+  // named the first three alone, as if they were all the home held.
+  const extra = ['zeta-1', 'zeta-2', 'zeta-3'];
+  for (const name of extra) {
+    mkdirSync(join(dir, name));
+    writeFileSync(join(dir, name, 'manifest.json'), '{}');
+  }
   const child = spawn(process.execPath, [PLAIT_BIN, 'serve', '--port', '0', '--workers', '0', '--encoder-threads', '0'], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, PLAIT_API_KEY: undefined, PLAIT_INDEX_DIR: dir } });
   let stderr = '';
   child.stderr!.on('data', (b: Buffer) => (stderr += b.toString()));
@@ -123,11 +130,13 @@ test('plait serve without index names says which indexes it could serve (it had 
     await Promise.race([lines(child)((o) => o.msg === 'ready'), exit.then((e) => Promise.reject(new Error(`plait serve exited before ready: ${JSON.stringify(e)} ${stderr}`)))]);
     // Waited for as an event (it was polled for at most 5 s after "ready").
     await Promise.race([listening, exit.then((e) => Promise.reject(new Error(`plait serve exited before its listening line: ${JSON.stringify(e)} ${stderr}`)))]);
-    assert.match(stderr, /^plait: note: no index named, so none is served \(rerank only\); name them to serve them: plait serve sample$/m);
+    const note = `plait: note: no index named, so none is served (rerank only); name them to serve them: plait serve sample zeta-1 zeta-2 …; ${dir} holds 4: sample, zeta-1, zeta-2, zeta-3\n`;
+    assert.ok(stderr.includes(note), stderr);
     assert.match(stderr, /listening on .* \(0 indexes\)/);
   } finally {
     child.kill('SIGTERM');
     await exit;
+    for (const name of extra) rmSync(join(dir, name), { recursive: true, force: true });
   }
 });
 

@@ -16,6 +16,8 @@ import { reportError, withHint } from './report-error.js';
 import { otherCommandHint } from './other-command-names.js';
 
 /** Said after an unknown option, the usual way a query or text beginning with '-' goes wrong. */
+/** For too many arguments to a command taking a query or text: quoting, and options before '--'. */
+export const EXCESS_TEXT_HINT = 'a query of several words is one argument: quote it (plait search <index> "vitamin D and bone density"); options go before \'--\', after which every word is an argument (plait search <index> -k 5 -- "-80 degrees")';
 export const DASH_HINT = "an argument beginning with '-' goes after '--' (plait search <index> -- \"-query\") or as --query=-text";
 
 /** Registers one command module's commands on the program. */
@@ -222,7 +224,11 @@ export function usageError(err: CommanderError, command?: Command, program?: Com
   const level = command ?? program;
   const word = reason === 'unknownCommand' ? /unknown command '([^']+)'/.exec(message)?.[1] : undefined;
   const renamed = word === undefined || level === undefined ? undefined : otherCommandHint(word, level.commands.map((c) => c.name()), command === undefined ? [] : [command.name()]);
-  const hint = topK ? 'Did you mean -k <n> (--k)? the number of results: topK in the library, top_k over HTTP' : paging ?? renamed ?? (dashed ? DASH_HINT : suggestion !== '' ? suggestion : undefined);
+  // Too many words where a query or text is an argument: an unquoted query, or options written after
+  // '--' (`plait search idx -- "-80 degrees" -k 2`, README's form plus a flag), which commander reads as
+  // more arguments. It had said only "too many arguments for 'search'. Expected 2 arguments but got 4".
+  const excess = reason === 'excessArguments' && takesText ? EXCESS_TEXT_HINT : undefined;
+  const hint = topK ? 'Did you mean -k <n> (--k)? the number of results: topK in the library, top_k over HTTP' : paging ?? renamed ?? excess ?? (dashed ? DASH_HINT : suggestion !== '' ? suggestion : undefined);
   return new PlaitError('USAGE', hint === undefined ? { message, reason } : { message, reason, hint });
 }
 

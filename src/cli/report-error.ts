@@ -24,6 +24,8 @@ function cliAdvice(err: PlaitError): string | undefined {
   if (err.code === 'OFFLINE' || (err.code === 'DOWNLOAD_FAILED' && err.details?.['unreachable'] === true)) return '--model <dir> names a local model folder; leave out --model for the bundled model';
   if (err.code === 'MODEL_UNSUPPORTED' && err.details?.['quantize'] === 'int8') return '--quantize int8 needs --model <a BERT or ModernBERT checkpoint folder or hub id>; otherwise leave out --quantize';
   if (err.code === 'MODEL_UNSUPPORTED' && err.details?.['exportable'] === true) return '--model <dir> takes the folder holding the exported model.onnx and tokenizer.json';
+  // No NATS server where --nats points (a newcomer trying README's cluster lines before starting one).
+  if (err.code === 'CLUSTER_UNAVAILABLE' && err.details?.['reason'] === 'natsUnreachable') return 'start a NATS server with JetStream first (nats-server -js; README "Cluster: shards and replicas on NATS"), or point --nats at the one you run';
   return undefined;
 }
 

@@ -463,12 +463,12 @@ export async function closeNats(nc: NatsConnection): Promise<void> {
 
 /**
  * A NATS connection that keeps reconnecting (a restarted server is found again).
- * @throws PlaitError CLUSTER_UNAVAILABLE when the first connection fails.
+ * @throws PlaitError CLUSTER_UNAVAILABLE when the first connection fails (`details.reason` `natsUnreachable`, `details.url`).
  */
 export async function natsConnect(servers: string | string[], name: string): Promise<NatsConnection> {
   try {
     return await natsCore().connect({ servers, name, maxReconnectAttempts: -1, reconnectTimeWait: 250 });
   } catch (err) {
-    throw new PlaitError('CLUSTER_UNAVAILABLE', { message: `cannot reach the NATS server at ${([] as string[]).concat(servers).join(', ')}: ${(err as Error).message}` }, { cause: err });
+    throw new PlaitError('CLUSTER_UNAVAILABLE', { message: `cannot reach the NATS server at ${([] as string[]).concat(servers).join(', ')}: ${(err as Error).message}`, url: ([] as string[]).concat(servers).join(','), reason: 'natsUnreachable' }, { cause: err });
   }
 }

@@ -123,8 +123,8 @@ export const BUILD_OPTION_KEYS = {
  * (CorpusInput), or documents held in memory, `[{ docId, text, title?, metadata? }]` as `index.add`
  * takes them (CorpusDocumentInput; read as JSONL records, so the corpus rules hold: DUPLICATE_ID,
  * EMPTY_TEXT, INVALID_ID, `skipInvalid`).
- * @throws PlaitError INVALID_ARGUMENT (options), INVALID_INPUT (no such file; a list of both files and
- * documents), EMPTY_CORPUS, the corpus readers' errors, the model's, ABORTED (`signal`), BUILD_FAILED.
+ * @throws PlaitError INVALID_ARGUMENT (options), FILE_NOT_FOUND (no such file or folder; `details.path`),
+ * INVALID_INPUT (a list of both files and documents), EMPTY_CORPUS, the corpus readers' errors, the model's, ABORTED (`signal`), BUILD_FAILED.
  */
 export async function buildIndex(input: CorpusInput | readonly CorpusDocumentInput[], options: BuildOptions): Promise<BuildResult> {
   if (options !== null && typeof options === 'object') {

@@ -43,6 +43,17 @@ import './fastify-types.js';
 const TEI_UNSERVED_ROUTES = new Set(['/embed', '/embed_all', '/embed_sparse', '/predict', '/similarity', '/tokenize', '/decode', '/info', '/vertex']);
 
 /**
+ * Cohere's routes other than rerank (cohere-ai's `embed`, `chat`, `generate`, … on v1 and v2): a
+ * Cohere client pointed at plait for its rerank and then asked for something else. Their 404 is in
+ * Cohere's shape (cohere-ai reads its top-level `message`) and says what plait serves; it had been
+ * plait's bare "no route POST /v2/embed", which named neither rerank nor /v1/encode.
+ */
+const COHERE_UNSERVED_ROUTES = new Set([
+  '/v1/embed', '/v2/embed', '/v1/chat', '/v2/chat', '/v1/generate', '/v1/classify', '/v1/tokenize', '/v1/detokenize',
+  '/v1/summarize', '/v1/embed-jobs', '/v1/datasets', '/v1/connectors', '/v1/check-api-key',
+]);
+
+/**
  * The 404 hint for a known route asked under the wrong version prefix, or '': without it
  * (`GET /indexes` for `/v1/indexes`, `POST /indexes/books/search`), with another (`/v2/encode`), or
  * with one on an unversioned route (`/v1/health`). Those had been a bare "no route GET /indexes".
@@ -75,7 +86,9 @@ function versionHint(path: string, method: string, has: (method: HTTPMethods, ur
  */
 function unmatchedShape(path: string): ErrorShape {
   if (/\/rerank\/?$/.test(path)) return /\/v[12]\//.test(path) ? 'cohere' : 'tei';
-  return TEI_UNSERVED_ROUTES.has(path.replace(/\/$/, '')) ? 'tei' : 'plait';
+  const bare = path.replace(/\/$/, '');
+  if (COHERE_UNSERVED_ROUTES.has(bare)) return 'cohere';
+  return TEI_UNSERVED_ROUTES.has(bare) ? 'tei' : 'plait';
 }
 
 /**
@@ -208,6 +221,8 @@ export async function createApp(engine: Engine, appOptions: AppOptions = {}): Pr
     const rerankClient = takes === undefined && /\/rerank\/?$/.test(path);
     // TEI's other routes, which plait does not serve: a TEI client is told what plait does serve.
     const teiRoute = TEI_UNSERVED_ROUTES.has(path.replace(/\/$/, ''));
+    // Cohere's other routes (embed, chat, …): a Cohere client is told what plait serves of Cohere's API.
+    const cohereRoute = COHERE_UNSERVED_ROUTES.has(path.replace(/\/$/, ''));
     // A REST guess at documents (`DELETE …/documents/n1`, `GET …/documents/n1`, `DELETE …/documents`):
     // writes take a batch by POST (a DELETE must not be told that …/documents "takes POST": that adds),
     // and no route reads a document by id, so the message says what does.
@@ -220,7 +235,9 @@ export async function createApp(engine: Engine, appOptions: AppOptions = {}): Pr
           ? `; rerank is POST /v1/rerank or /v2/rerank (Cohere's shape; @ai-sdk/cohere: baseURL <server>/v2, cohere-ai: environment <server>, @ai-sdk/togetherai: baseURL <server>/v1, LlamaIndex's CohereRerank: baseUrl <server>; Jina's shape on /v1/rerank) or POST /rerank (TEI's)`
           : teiRoute
             ? `; of text-embeddings-inference's API plait serves POST /rerank only (and GET /health, /metrics); ColBERT token embeddings are POST /v1/encode (plait's own shape, not TEI's /embed), search is POST /v1/indexes/:name/search; GET /openapi.json lists every route`
-            : versionHint(path, request.method, (method, url) => app.hasRoute({ method, url }));
+            : cohereRoute
+              ? `; of Cohere's API plait serves rerank only (POST /v1/rerank, /v2/rerank; cohere-ai: environment <server>); ColBERT token embeddings are POST /v1/encode (plait's own shape, not Cohere's embed), search is POST /v1/indexes/:name/search; GET /openapi.json lists every route`
+              : versionHint(path, request.method, (method, url) => app.hasRoute({ method, url }));
     void reply.code(404).send(shapeErrorBody(errorBody(new PlaitError('NOT_FOUND', { message: `no route ${request.method} ${path}${hint}` }), request.id), takes === undefined ? unmatchedShape(path) : 'plait'));
   });
 

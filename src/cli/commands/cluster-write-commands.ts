@@ -39,7 +39,7 @@ async function withNats<T>(url: string, work: (nc: NatsConnection) => Promise<T>
     nc = await natsCore().connect({ servers: url, name: 'plait-cluster-files' });
   } catch (e) {
     // CLUSTER_UNAVAILABLE, as `plait serve --nats` says it (OFFLINE means PLAIT_OFFLINE forbade the network).
-    throw new PlaitError('CLUSTER_UNAVAILABLE', { message: `cannot reach the NATS server at ${url}: ${(e as Error).message}`, url }, { cause: e });
+    throw new PlaitError('CLUSTER_UNAVAILABLE', { message: `cannot reach the NATS server at ${url}: ${(e as Error).message}`, url, reason: 'natsUnreachable' }, { cause: e });
   }
   try {
     return await work(nc);

@@ -16,7 +16,7 @@ import { integerRange } from '../../config/parse-number.js';
 import { warnOpenPort } from '../open-port.js';
 import { drainingLine, endServe } from '../interrupt.js';
 import { withHint } from '../report-error.js';
-import { indexCandidates, isIndexDir, listIndexHome } from '../../format/index-path.js';
+import { indexCandidates, indexHome, isIndexDir, listIndexHome } from '../../format/index-path.js';
 
 interface ServeCliOptions {
   host: string;
@@ -146,7 +146,12 @@ export function registerServeCommand(program: Command): void {
       // Started without index names, it serves reranking only: after the quick start, `plait serve`
       // answered every search INDEX_NOT_FOUND with no word at start of the indexes it could serve.
       const home = served.length === 0 ? listIndexHome() : [];
-      if (home.length > 0) process.stderr.write(`plait: note: no index named, so none is served (rerank only); name them to serve them: plait serve ${home.slice(0, 3).join(' ')}\n`);
+      // Past three, the example names three and the note lists them all (it had named the first three
+      // alphabetically as if they were all: after README's steps, `scifact` was left out of six).
+      if (home.length > 0) {
+        const all = home.length > 3 ? ` …; ${indexHome()} holds ${home.length}: ${home.join(', ')}` : '';
+        process.stderr.write(`plait: note: no index named, so none is served (rerank only); name them to serve them: plait serve ${home.slice(0, 3).join(' ')}${all}\n`);
+      }
       // The human line (stdout carries the JSON log lines): where to send requests and open the playground.
       process.stderr.write(
         `plait: listening on ${server.url} (${plural(served.length, 'index', 'indexes')}${served.length === 0 ? '' : `: ${served.join(', ')}`}); ` +

@@ -9,7 +9,7 @@
 import { compressedInputError, fileCompression, plainName } from '../../util/input-bytes.js';
 import { readInputChunks } from '../../util/input-stream.js';
 import { readdir, stat } from 'node:fs/promises';
-import { basename, dirname, extname, join } from 'node:path';
+import { basename, dirname, extname, join, resolve } from 'node:path';
 import { PlaitError, invalidArgument } from '../../errors/index.js';
 import { looksLikeTsvHeader } from './tsv-parser.js';
 import { TEXT_EXTENSIONS, listTextFiles } from './text-file-parser.js';
@@ -41,6 +41,17 @@ const SNIFF_BYTES = 1 << 16;
 
 function inputError(message: string): PlaitError {
   return new PlaitError('INVALID_INPUT', { message });
+}
+
+/**
+ * A corpus path that is not there: FILE_NOT_FOUND, as the CLI's pre-check (`plait index`, `plait add`,
+ * `plait cluster add`) and the eval readers (`readQueries`, `readQrels`, `readRun`) say it, with the
+ * folder a relative path was looked for in. The library had said INVALID_INPUT `no such file or folder:
+ * "corpus.jsonl"`, so a caller switching on the code saw one fault under two codes, depending on the door.
+ */
+function corpusNotFound(path: string): PlaitError {
+  const where = resolve(path) === path ? '' : ` (looked for ${resolve(path)})`;
+  return new PlaitError('FILE_NOT_FOUND', { message: `no corpus at ${path}${where}`, path });
 }
 
 async function statOrNull(path: string): Promise<Awaited<ReturnType<typeof stat>> | null> {
@@ -162,6 +173,11 @@ export function checkCorpusInput(input: unknown): asserts input is CorpusInput {
   }
 }
 
+/**
+ * @throws PlaitError FILE_NOT_FOUND (a path, or a listed file, that is not there; `details.path`),
+ * INVALID_INPUT (an empty list, a glob matching nothing, a folder without a corpus, an unknown format),
+ * COMPRESSED_INPUT, CORRUPT_INPUT.
+ */
 export async function resolveCorpusInput(input: CorpusInput, format?: CorpusFormat): Promise<ResolvedCorpusInput> {
   let files: string[];
   let root: string | null = null;
@@ -173,7 +189,7 @@ export async function resolveCorpusInput(input: CorpusInput, format?: CorpusForm
     files = await expandGlob(input);
   } else {
     const info = await statOrNull(input);
-    if (info === null) throw inputError(`no such file or folder: "${input}"`);
+    if (info === null) throw corpusNotFound(input);
     if (info.isDirectory()) {
       const names = await readdir(input);
       // A part there both plain and gzip'd (`gunzip -k` keeps the .gz) is read once, from the plain file.
@@ -199,7 +215,8 @@ export async function resolveCorpusInput(input: CorpusInput, format?: CorpusForm
   }
   for (const file of files) {
     const info = await statOrNull(file);
-    if (info === null || !info.isFile()) throw inputError(`no such file: "${file}"`);
+    if (info === null) throw corpusNotFound(file);
+    if (!info.isFile()) throw inputError(`"${file}" is not a file${info.isDirectory() ? ' (a folder is given alone, not in a list of files)' : ' (a pipe or device: write it to a file first)'}`);
     // A corpus.jsonl.bz2 would be "cannot tell the format" (or, as .jsonl parts, garbage lines); gzip is read.
     const compression = await fileCompression(file);
     if (compression !== null && compression !== 'gzip') throw compressedInputError(file, 'corpus', compression);
