@@ -442,6 +442,7 @@ export class PlaitIndex {
     // The next generation's state, warmed up (when this index was) while the current one still serves;
     // what the served generation derived from unchanged bytes is taken over, not derived again (generation-carry.ts).
     const arrays = PlaitIndex.scoringArraysOf(data);
+    if (this.warmed) await yieldTurn(); // the generation's files opened: requests on the served one run before the next step
     const served = { arrays: this.arrays, pool: this.pool };
     const plan = this.warmed ? await carryPlan({ arrays: served.arrays, manifest: this.manifest }, { arrays, manifest: data.manifest }, yieldTurn) : null;
     const tables = plan !== null && served.pool !== null ? carriedScoringTables(arrays, served.pool.tables, plan.sameCodec, plan.same) : undefined;
@@ -638,6 +639,7 @@ export class PlaitIndex {
    */
   private async warmGeneration(g: { local: LocalScorer; queries: QueryPreparer; pool: SearchPool | null }, docstore: DocStoreReader, next?: { served: ScoringArrays; plan: CarryPlan }): Promise<void> {
     // What the served generation derived from the same bytes (int8 centroids, unchanged segments' norm caches): carried, not derived again.
+    if (next !== undefined) await yieldTurn(); // after generationState (the next pool's start, its scratch and passage tables)
     const carried = next === undefined ? null : carryScoringTables(next.served, g.local.arrays, next.plan);
     // PLAID's warm-up run sets up this thread's tables (above) and its JIT (warm since the served
     // generation's): needed when a table was not carried and no pool's workers fill the shared ones.
