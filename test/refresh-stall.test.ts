@@ -22,6 +22,8 @@ import { buildSynthetic, syntheticPassages } from '../fixtures/synthetic-index.j
 import { updateIndex, type EncodedDocument } from '../src/mutate/index-updater.js';
 import { openIndex, type PlaitIndex } from '../src/search/plait-index.js';
 import { quantisedCentroidsCached } from '../src/search/centroid-quantisation.js';
+import type { SearchPool } from '../src/search/search-pool.js';
+import type { SharedScoringTables } from '../src/search/shared-tables.js';
 
 /** Documents of one short passage each: the refresh's per-document tables are what this index makes long. */
 const DOCS = Number(process.env['REFRESH_STALL_DOCS'] ?? 50000);
@@ -104,5 +106,33 @@ test('the refresh after a delete holds the caller\'s event loop only in short st
     }
   } finally {
     await fresh.close();
+  }
+});
+
+test('with scoring workers, the next generation\'s pool takes over the served pool\'s int8 centroids and each unchanged segment\'s norm cache, and a new segment gets its own', async () => {
+  const pooled = await openIndex(path, { workers: 1 });
+  await pooled.warmUp({ encoder: false });
+  // The pool is internal: its shared tables are what this test is about (shared-tables.ts).
+  const tablesOf = (i: PlaitIndex): SharedScoringTables => (i as unknown as { pool: SearchPool }).pool.tables;
+  try {
+    const served = tablesOf(pooled);
+    // An add commits a new segment beside the unchanged ones.
+    updateIndex(path, { add: [{ doc: { docId: 'added', title: '', text: 'alpha added' }, passages: [{ start: 0, end: 0 }], embeddings: [gen.passage(3)] }] });
+    assert.equal(await pooled.refresh(), true);
+    const next = tablesOf(pooled);
+    assert.notEqual(next, served, 'a new pool serves the new generation');
+    assert.ok(next.quantised !== null && next.quantised === served.quantised, 'the int8 centroids are the served ones, not quantised again');
+    assert.equal(next.inverseNorms.length, served.inverseNorms.length + 1);
+    served.inverseNorms.forEach((t, i) => assert.equal(next.inverseNorms[i], t, `segment ${i}'s norm cache carried`));
+    assert.ok(!served.inverseNorms.includes(next.inverseNorms.at(-1)!), 'the new segment has its own');
+    const q = [gen.passage(8)];
+    const fresh = await openIndex(path, { workers: 0 });
+    try {
+      assert.deepEqual((await pooled.searchEncodedBatch(['alpha'], q, { mode: 'late', topK: 10 }))[0]!.hits, (await fresh.searchEncodedBatch(['alpha'], q, { mode: 'late', topK: 10 }))[0]!.hits);
+    } finally {
+      await fresh.close();
+    }
+  } finally {
+    await pooled.close();
   }
 });
