@@ -96,6 +96,10 @@ export class DocStoreReader {
   private readonly passageByPid: Statement;
   private pidToDocCache: Int32Array | null = null;
   private tokenDfCache: TokenDf | null = null;
+  /** The ranged reads of the BM25 length and IDF tables (loadTables), prepared on first use. */
+  private lengthsFrom: Statement | undefined;
+  private lengthsRange: Statement | undefined;
+  private tokenDfRange: Statement | undefined;
   /** BM25 score scratch, allocated on the first query and reused (bm25.ts). */
   private bm25Acc: Bm25Accumulator | null = null;
 
@@ -436,9 +440,10 @@ export class DocStoreReader {
   private readLengths(lengths: Float32Array, from: number, to: number | null): number {
     let total = 0;
     guarded('read document lengths', this.path, () => {
-      const rows = to === null
-        ? this.db.prepare('SELECT doc_rowid, n_terms FROM documents WHERE doc_rowid >= ? ORDER BY doc_rowid').raw().iterate(from)
-        : this.db.prepare('SELECT doc_rowid, n_terms FROM documents WHERE doc_rowid >= ? AND doc_rowid < ? ORDER BY doc_rowid').raw().iterate(from, to);
+      // Prepared once per reader: loadTables reads in many steps (SQL compiled per step had doubled its cost).
+      this.lengthsFrom ??= this.db.prepare('SELECT doc_rowid, n_terms FROM documents WHERE doc_rowid >= ? ORDER BY doc_rowid').raw();
+      this.lengthsRange ??= this.db.prepare('SELECT doc_rowid, n_terms FROM documents WHERE doc_rowid >= ? AND doc_rowid < ? ORDER BY doc_rowid').raw();
+      const rows = to === null ? this.lengthsFrom.iterate(from) : this.lengthsRange.iterate(from, to);
       for (const [rowid, n] of rows as IterableIterator<[number, number]>) {
         if (rowid >= this.rowidSpan) throw new PlaitError('INDEX_CORRUPT', { message: `${this.path} has document rowid ${rowid} past its span ${this.rowidSpan}`, path: this.path });
         lengths[rowid] = n;
@@ -535,7 +540,8 @@ export class DocStoreReader {
   /** Reads the dfs of token ids in [from, to) into `df`. */
   private readTokenDf(df: Int32Array, from: number, to: number): void {
     guarded('read token frequencies', this.path, () => {
-      for (const [t, d] of this.db.prepare('SELECT token_id, df FROM token_df WHERE token_id >= ? AND token_id < ?').raw().iterate(from, to) as IterableIterator<[number, number]>) df[t] = d;
+      this.tokenDfRange ??= this.db.prepare('SELECT token_id, df FROM token_df WHERE token_id >= ? AND token_id < ?').raw();
+      for (const [t, d] of this.tokenDfRange.iterate(from, to) as IterableIterator<[number, number]>) df[t] = d;
     });
   }
 
