@@ -445,6 +445,12 @@ export class PlaitIndex {
     if (this.warmed) await yieldTurn(); // the generation's files opened: requests on the served one run before the next step
     const served = { arrays: this.arrays, pool: this.pool };
     const plan = this.warmed ? await carryPlan({ arrays: served.arrays, manifest: this.manifest }, { arrays, manifest: data.manifest }, yieldTurn) : null;
+    if (this.closing.signal.aborted) {
+      // Closed during those steps: no pool is started for a generation nobody will serve (refresh then throws INDEX_CLOSED).
+      docstore.close();
+      releaseMappedFiles(data);
+      return this.refresh();
+    }
     const tables = plan !== null && served.pool !== null ? carriedScoringTables(arrays, served.pool.tables, plan.sameCodec, plan.same) : undefined;
     const g = PlaitIndex.generationState(data, docstore, this.kernels, this.workers, arrays, tables);
     if (this.warmed) {
