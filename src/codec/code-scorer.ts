@@ -38,7 +38,7 @@ import { CODE_SCORING_NBITS, codeLutLanes } from '../kernels/code-kernels.js';
 import { FAST_SCAN_MAX_BYTES } from '../kernels/fast-scan.js';
 import { PlaitError, checkObject, checkShape, checkInstance } from '../errors/index.js';
 import { EXACT_SCORING_DEFAULTS, SHARED_TABLES_DEFAULTS } from '../config/defaults.js';
-import { onceCell, runOnce } from '../util/shared-once.js';
+import { onceCell, onceReady, runOnce } from '../util/shared-once.js';
 import { TERNARY_NBITS, ternaryBytes } from '../kernels/ternary-kernels.js';
 
 export { CODE_SCORING_NBITS, codeLutLanes } from '../kernels/code-kernels.js';
@@ -170,6 +170,27 @@ export function tokenInverseNormsCache(residuals: Uint8Array, rows: number): Flo
   cache = new Float32Array(rows).fill(NaN);
   inverseNormsCache.set(residuals, cache);
   return cache;
+}
+
+/**
+ * Gives `next` (the next generation's view of a segment whose file did not change: the same codes
+ * and residuals) the norm cache this thread has for `prev`'s view of it, norms computed so far
+ * included: `next`'s shared cache is filled with a copy of it, else this thread's cache for `next`
+ * is `prev`'s array. A norm is a function of the token's codes alone, so the bits are those a fresh
+ * cache would compute.
+ * @returns false, changing nothing, when this thread has no cache for `prev` (nothing to carry) or `next`'s size differs
+ */
+export function adoptTokenInverseNorms(prev: Uint8Array, next: Uint8Array, rows: number): boolean {
+  const prevShared = sharedInverseNorms.get(prev);
+  const values = inverseNormsCache.get(prev) ?? (prevShared !== undefined && onceReady(prevShared.once) ? prevShared.values : undefined);
+  if (values === undefined || values.length < rows) return false;
+  const shared = sharedInverseNorms.get(next);
+  if (shared !== undefined) {
+    if (shared.values.length !== rows || values.length !== rows) return false;
+    return runOnce(shared.once, () => shared.values.set(values), SHARED_TABLES_DEFAULTS.fillWaitMs);
+  }
+  inverseNormsCache.set(next, values);
+  return true;
 }
 
 /** ‖c‖² of every centroid, computed once per thread and centroid array (K · dim products). */

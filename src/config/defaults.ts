@@ -1382,6 +1382,29 @@ export const WARM_UP_DEFAULTS = {
   barrierTimeoutMs: 10_000,
 } as const;
 
+/**
+ * A living index's refresh onto its next generation (src/search/plait-index.ts refresh,
+ * src/search/generation-carry.ts): the work it does on the serving thread is cut into steps of
+ * these sizes, the event loop running between them, so that no step holds a server's requests
+ * (its /health probes) much past a few ms. Measured: bench/RESULTS.md, "Refresh off the serving
+ * thread's critical path".
+ */
+export const REFRESH_DEFAULTS = {
+  /**
+   * Bytes of the centroids compared per step when deciding whether the next generation's int8
+   * centroids can be carried over (scifact's are 32 MiB): memcmp runs at ≥ 1 GB/s even on the
+   * loaded 2-core dev machine, so 4 MiB is ≤ 4 ms a step, 8 steps for scifact.
+   */
+  compareBytesPerStep: 4 * 1024 * 1024,
+  /**
+   * Rows of the document store read per step when the next generation's BM25 length table and
+   * query-token IDF table are loaded before it is served (docstore-reader.ts loadTables): reading
+   * scifact's 5,183 lengths took 20–90 ms in one block under load (≈ 5–15 µs a row through
+   * better-sqlite3, up to 10 µs at load 15); 1,024 rows is 3–10 ms a step.
+   */
+  tableRowsPerStep: 1024,
+} as const;
+
 /** Tables an index's scoring threads derive once and share (src/search/shared-tables.ts, src/util/shared-once.ts). */
 export const SHARED_TABLES_DEFAULTS = {
   /**

@@ -97,6 +97,10 @@ export class DocStoreReader {
   private readonly passageByPid: Statement;
   private pidToDocCache: Int32Array | null = null;
   private tokenDfCache: TokenDf | null = null;
+  /** The ranged reads of the BM25 length and IDF tables (loadTables), prepared on first use. */
+  private lengthsFrom: Statement | undefined;
+  private lengthsRange: Statement | undefined;
+  private tokenDfRange: Statement | undefined;
   /** BM25 score scratch, allocated on the first query and reused (bm25.ts). */
   private bm25Acc: Bm25Accumulator | null = null;
 
@@ -423,17 +427,66 @@ export class DocStoreReader {
   private bm25Lengths(): { lengths: Float32Array; avg: number } {
     if (this.lengthsCache === null) {
       const lengths = new Float32Array(this.rowidSpan);
-      let total = 0;
-      guarded('read document lengths', this.path, () => {
-        for (const [rowid, n] of this.db.prepare('SELECT doc_rowid, n_terms FROM documents ORDER BY doc_rowid').raw().iterate() as IterableIterator<[number, number]>) {
-          if (rowid >= this.rowidSpan) throw new PlaitError('INDEX_CORRUPT', { message: `${this.path} has document rowid ${rowid} past its span ${this.rowidSpan}`, path: this.path });
-          lengths[rowid] = n;
-          total += n;
-        }
-      });
-      this.lengthsCache = { lengths, avg: this.nDocuments > 0 ? Math.max(total / this.nDocuments, 1e-9) : 1 };
+      const total = this.readLengths(lengths, 0, null);
+      this.lengthsCache = this.lengthsOf(lengths, total);
     }
     return this.lengthsCache;
+  }
+
+  private lengthsOf(lengths: Float32Array, total: number): { lengths: Float32Array; avg: number } {
+    return { lengths, avg: this.nDocuments > 0 ? Math.max(total / this.nDocuments, 1e-9) : 1 };
+  }
+
+  /** Reads the lengths of rowids in [from, to) (to null: every rowid from `from` on) into `lengths`; returns their sum. */
+  private readLengths(lengths: Float32Array, from: number, to: number | null): number {
+    let total = 0;
+    guarded('read document lengths', this.path, () => {
+      // Prepared once per reader: loadTables reads in many steps (SQL compiled per step had doubled its cost).
+      this.lengthsFrom ??= this.db.prepare('SELECT doc_rowid, n_terms FROM documents WHERE doc_rowid >= ? ORDER BY doc_rowid').raw();
+      this.lengthsRange ??= this.db.prepare('SELECT doc_rowid, n_terms FROM documents WHERE doc_rowid >= ? AND doc_rowid < ? ORDER BY doc_rowid').raw();
+      const rows = to === null ? this.lengthsFrom.iterate(from) : this.lengthsRange.iterate(from, to);
+      for (const [rowid, n] of rows as IterableIterator<[number, number]>) {
+        if (rowid >= this.rowidSpan) throw new PlaitError('INDEX_CORRUPT', { message: `${this.path} has document rowid ${rowid} past its span ${this.rowidSpan}`, path: this.path });
+        lengths[rowid] = n;
+        total += n;
+      }
+    });
+    return total;
+  }
+
+  /**
+   * Reads BM25's document lengths and the query-token IDF table now (each is otherwise read on its
+   * first use, in one block), `rowsPerStep` rows at a time with `pause()` awaited between steps: a
+   * living index loads its next generation's tables so before serving it, while the served one keeps
+   * answering (PlaitIndex.refresh). The tables are the same as the one-block reads give: this reader's
+   * read transaction holds one commit throughout. Tables already read are not read again.
+   * @param rowsPerStep rows per step, ≥ 1 (REFRESH_DEFAULTS.tableRowsPerStep)
+   * @param tables `tokenDf: false` leaves the IDF table unread (a model without query-token IDF never reads it)
+   * @throws PlaitError INDEX_CORRUPT / DOCSTORE_FAILED as the reads on first use do
+   */
+  async loadTables(rowsPerStep: number, pause: () => Promise<void>, tables: { tokenDf: boolean } = { tokenDf: true }): Promise<void> {
+    const step = Math.max(1, Math.floor(rowsPerStep));
+    if (this.lengthsCache === null) {
+      const lengths = new Float32Array(this.rowidSpan);
+      let total = 0;
+      for (let from = 0; ; from += step) {
+        const last = from + step >= this.rowidSpan;
+        total += this.readLengths(lengths, from, last ? null : from + step);
+        if (last) break;
+        await pause();
+      }
+      this.lengthsCache ??= this.lengthsOf(lengths, total);
+      await pause();
+    }
+    if (tables.tokenDf && this.tokenDfCache === null) {
+      const { n, max } = this.tokenDfShape();
+      const df = new Int32Array(max + 1);
+      for (let from = 0; from <= max; from += step) {
+        if (from > 0) await pause();
+        this.readTokenDf(df, from, from + step);
+      }
+      this.tokenDfCache ??= { n, df };
+    }
   }
 
   /** pid → docRowid for every passage: the stored map when the store has one, else read on first use. */
@@ -469,15 +522,28 @@ export class DocStoreReader {
   /** Passage document frequencies of model tokens (df indexed by token id), for query-token IDF. */
   tokenDf(): TokenDf {
     if (this.tokenDfCache === null) {
-      this.tokenDfCache = guarded('read token frequencies', this.path, () => {
-        const n = Number(this.db.prepare("SELECT value FROM meta WHERE key = 'token_df_n'").pluck().get() ?? this.nPassages);
-        const max = (this.db.prepare('SELECT max(token_id) FROM token_df').pluck().get() as number | null) ?? -1;
-        const df = new Int32Array(max + 1);
-        for (const [t, d] of this.db.prepare('SELECT token_id, df FROM token_df').raw().iterate() as IterableIterator<[number, number]>) df[t] = d;
-        return { n, df };
-      });
+      const { n, max } = this.tokenDfShape();
+      const df = new Int32Array(max + 1);
+      this.readTokenDf(df, 0, max + 1);
+      this.tokenDfCache = { n, df };
     }
     return this.tokenDfCache;
+  }
+
+  /** The IDF table's passage count and largest token id (-1: none). */
+  private tokenDfShape(): { n: number; max: number } {
+    return guarded('read token frequencies', this.path, () => ({
+      n: Number(this.db.prepare("SELECT value FROM meta WHERE key = 'token_df_n'").pluck().get() ?? this.nPassages),
+      max: (this.db.prepare('SELECT max(token_id) FROM token_df').pluck().get() as number | null) ?? -1,
+    }));
+  }
+
+  /** Reads the dfs of token ids in [from, to) into `df`. */
+  private readTokenDf(df: Int32Array, from: number, to: number): void {
+    guarded('read token frequencies', this.path, () => {
+      this.tokenDfRange ??= this.db.prepare('SELECT token_id, df FROM token_df WHERE token_id >= ? AND token_id < ?').raw();
+      for (const [t, d] of this.tokenDfRange.iterate(from, to) as IterableIterator<[number, number]>) df[t] = d;
+    });
   }
 
   /**

@@ -161,6 +161,33 @@ export function quantisedCentroidsOf(centroids: Float32Array, nCentroids: number
   return q;
 }
 
+/**
+ * Gives `next` (the next generation's centroids, equal to `prev`'s values: the caller knows it, e.g.
+ * the same file unchanged across the commit) the quantisation this thread already holds for `prev`,
+ * without quantising or comparing: the shared table of `next`'s scoring threads is filled with a copy
+ * (K × dim bytes), else this thread's cache points at `prev`'s codes. The bytes are the same as a
+ * quantisation of `next` would give (the same values in, the same code).
+ * @returns false, changing nothing, when this thread holds no quantisation of `prev` (nothing to carry)
+ */
+export function adoptQuantisedCentroids(prev: Float32Array, next: Float32Array, nCentroids: number, dim: number): boolean {
+  if (prev.length !== next.length || !quantisedCentroidsCached(prev)) return false;
+  const q = quantisedCentroidsOf(prev, nCentroids, dim);
+  const shared = sharedCache.get(next);
+  if (shared !== undefined) {
+    if (shared.scales.length !== nCentroids) return false;
+    const filled = runOnce(shared.once, () => {
+      shared.bytes.set(q.bytes);
+      shared.scales.set(q.scales);
+    }, SHARED_TABLES_DEFAULTS.fillWaitMs);
+    if (!filled) return false;
+    last = { source: new WeakRef(next), q: shared };
+    return true;
+  }
+  cache.set(next, q);
+  last = { source: new WeakRef(next), q };
+  return true;
+}
+
 /** Whether this thread can read these centroids quantised without quantising them (its own copy, or the shared one filled): a search's one-time setup, warm-up.ts. */
 export function quantisedCentroidsCached(centroids: Float32Array): boolean {
   const shared = sharedCache.get(centroids);

@@ -13,8 +13,10 @@
  */
 import { join } from 'node:path';
 import { PlaitError, abortedBy, checkSignal, invalidArgument, checkArray, checkOptions, checkStringArray, checkShape, checkString, checkObject } from '../errors/index.js';
-import { SEARCH_DEFAULTS } from '../config/defaults.js';
+import { REFRESH_DEFAULTS, SEARCH_DEFAULTS } from '../config/defaults.js';
 import { WARM_UP_TEXT, warmUpRows } from './warm-up.js';
+import { carryPlan, carryScoringTables, type CarryPlan } from './generation-carry.js';
+import { carriedScoringTables, type SharedScoringTables } from './shared-tables.js';
 import { loadIndexData, readManifest, type IndexData } from '../format/index-reader.js';
 import { releaseMappedFiles } from '../format/index-files.js';
 import { commitIdOf } from '../format/index-transaction.js';
@@ -340,8 +342,8 @@ export class PlaitIndex {
     this.pool = g.pool;
   }
 
-  private static generationState(data: IndexData, docstore: DocStoreReader, kernels: Kernels, workers: number) {
-    const arrays: ScoringArrays = {
+  private static scoringArraysOf(data: IndexData): ScoringArrays {
+    return {
       dim: data.manifest.dim,
       nbits: data.manifest.nbits,
       nCentroids: data.codec.nCentroids,
@@ -354,12 +356,19 @@ export class PlaitIndex {
       ivfOffsets: data.ivfOffsets,
       tombstones: data.tombstones,
     };
+  }
+
+  /**
+   * A generation's per-generation state over `arrays` (scoringArraysOf(data)).
+   * @param tables the shared tables its pool takes over from the served generation's (refresh; carriedScoringTables)
+   */
+  private static generationState(data: IndexData, docstore: DocStoreReader, kernels: Kernels, workers: number, arrays: ScoringArrays = PlaitIndex.scoringArraysOf(data), tables?: SharedScoringTables) {
     return {
       arrays,
       queries: new QueryPreparer(data.manifest.dim, docstore),
       docs: new DocPassages(docstore.pidToDoc, docstore.rowidSpan, data.tombstones),
       local: new LocalScorer(arrays, kernels),
-      pool: workers > 0 ? new SearchPool(arrays, workers) : null,
+      pool: workers > 0 ? new SearchPool(arrays, workers, tables) : null,
     };
   }
 
@@ -430,11 +439,23 @@ export class PlaitIndex {
       releaseMappedFiles(data);
       return false;
     }
-    // The next generation's state, warmed up (when this index was) while the current one still serves.
-    const g = PlaitIndex.generationState(data, docstore, this.kernels, this.workers);
+    // The next generation's state, warmed up (when this index was) while the current one still serves;
+    // what the served generation derived from unchanged bytes is taken over, not derived again (generation-carry.ts).
+    const arrays = PlaitIndex.scoringArraysOf(data);
+    if (this.warmed) await yieldTurn(); // the generation's files opened: requests on the served one run before the next step
+    const served = { arrays: this.arrays, pool: this.pool };
+    const plan = this.warmed ? await carryPlan({ arrays: served.arrays, manifest: this.manifest }, { arrays, manifest: data.manifest }, yieldTurn) : null;
+    if (this.closing.signal.aborted) {
+      // Closed during those steps: no pool is started for a generation nobody will serve (refresh then throws INDEX_CLOSED).
+      docstore.close();
+      releaseMappedFiles(data);
+      return this.refresh();
+    }
+    const tables = plan !== null && served.pool !== null ? carriedScoringTables(arrays, served.pool.tables, plan.sameCodec, plan.same) : undefined;
+    const g = PlaitIndex.generationState(data, docstore, this.kernels, this.workers, arrays, tables);
     if (this.warmed) {
       try {
-        await this.warmGeneration(g, docstore);
+        await this.warmGeneration(g, docstore, plan === null ? undefined : { served: served.arrays, plan });
       } catch (e) {
         docstore.close();
         await PlaitIndex.retireGeneration(g.pool, g.arrays);
@@ -470,8 +491,13 @@ export class PlaitIndex {
       this.swap = null;
       resolve();
     }
+    // Each step of the retirement in its own turn of the event loop (closing a store, folding the WAL
+    // back: 25–215 ms on scifact, one block before). Searches meanwhile read the new generation.
+    await yieldTurn();
     oldDocstore.close();
-    this.docstore.refoldWal(); // no older snapshot of ours is left: let the store's WAL restart
+    await yieldTurn();
+    // No older snapshot of ours is left: let the store's WAL restart (unless another refresh or close() came first).
+    if (this.docstore === docstore && !this.closing.signal.aborted) docstore.refoldWal();
     await PlaitIndex.retireGeneration(oldPool, oldArrays);
     return true;
   }
@@ -607,12 +633,28 @@ export class PlaitIndex {
     });
   }
 
-  /** The scoring and document-store part of warmUp, for the generation given (the served one, or the next before its swap). */
-  private async warmGeneration(g: { local: LocalScorer; queries: QueryPreparer; pool: SearchPool | null }, docstore: DocStoreReader): Promise<void> {
-    // Each step yields the event loop before the next: after a write, requests on the served
-    // generation (and a server's probes) are answered between them instead of after all three
-    // (0.3–0.7 s of one block on scifact; bench/RESULTS.md, "Writes off the calling thread").
-    g.local.warmUp();
+  /**
+   * The scoring and document-store part of warmUp, for the generation given (the served one, or the
+   * next before its swap: `next` then names the served generation's arrays, whose unchanged tables
+   * it takes over as `plan` says).
+   * Each step yields the event loop before the next, and no step is long: after a write, requests on
+   * the served generation (and a server's probes) are answered between them. Before (refresh-15),
+   * PLAID's warm-up run, BM25's length table and the IDF table each ran in one block, and the int8
+   * centroids were copied or quantised again: 0.3–0.9 s of /health delay in `plait serve` after each
+   * write on scifact (bench/RESULTS.md, "Refresh off the serving thread's critical path").
+   */
+  private async warmGeneration(g: { local: LocalScorer; queries: QueryPreparer; pool: SearchPool | null }, docstore: DocStoreReader, next?: { served: ScoringArrays; plan: CarryPlan }): Promise<void> {
+    // What the served generation derived from the same bytes (int8 centroids, unchanged segments' norm caches): carried, not derived again.
+    if (next !== undefined) await yieldTurn(); // after generationState (the next pool's start, its scratch and passage tables)
+    const carried = next === undefined ? null : carryScoringTables(next.served, g.local.arrays, next.plan);
+    // PLAID's warm-up run sets up this thread's tables (above) and its JIT (warm since the served
+    // generation's): needed when a table was not carried and no pool's workers fill the shared ones.
+    if (carried === null || !(carried.complete || (g.pool !== null && carried.centroids))) {
+      await yieldTurn();
+      g.local.warmUp();
+    }
+    await yieldTurn();
+    await docstore.loadTables(REFRESH_DEFAULTS.tableRowsPerStep, yieldTurn, { tokenDf: this.manifest.model.idfWeighting });
     await yieldTurn();
     docstore.bm25(WARM_UP_TEXT, 1);
     await yieldTurn();

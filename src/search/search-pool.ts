@@ -37,11 +37,13 @@ export class SearchPool {
    */
   readonly tables: SharedScoringTables;
 
+  /** @param tables the shared tables to use (a living index's next generation takes over the served one's: shared-tables.ts carriedScoringTables); default empty ones */
   constructor(
     private readonly arrays: ScoringArrays,
     readonly threads: number,
+    tables?: SharedScoringTables,
   ) {
-    this.tables = sharedScoringTables(arrays);
+    this.tables = tables ?? sharedScoringTables(arrays);
     useSharedScoringTables(arrays, this.tables);
     this.pool = new Piscina({
       execArgv: workerExecArgv(),

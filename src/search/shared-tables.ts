@@ -36,6 +36,28 @@ export function sharedScoringTables(a: ScoringArrays): SharedScoringTables {
 }
 
 /**
+ * Shared tables for a living index's next generation `a` that take over the served generation's
+ * (`prev`, its pool's) where the input bytes did not change (search/generation-carry.ts): the same
+ * int8 centroids object when the codec is the same, the same norm-cache object for each unchanged
+ * segment (`same[i]`: the served generation's index of next segment i, or -1); empty ones for the
+ * rest. Nothing is copied: both generations' threads read the one table, whose bits are the same
+ * for both (the same bytes in, the same code).
+ */
+export function carriedScoringTables(a: ScoringArrays, prev: SharedScoringTables, sameCodec: boolean, same: readonly number[]): SharedScoringTables {
+  const fresh = sharedScoringTables(a);
+  if (!sameCodec) return fresh;
+  const q = prev.quantised;
+  return {
+    quantised: fresh.quantised !== null && q !== null && q.bytes.length === fresh.quantised.bytes.length && q.scales.length === fresh.quantised.scales.length ? q : fresh.quantised,
+    inverseNorms: fresh.inverseNorms.map((t, i) => {
+      const j = same[i] ?? -1;
+      const old = j >= 0 ? prev.inverseNorms[j] : undefined;
+      return old !== undefined && old.values.length === t.values.length ? old : t;
+    }),
+  };
+}
+
+/**
  * Makes this thread read `t` for the arrays `a` (this thread's view of the index: a worker's own
  * mapped arrays over the same files) instead of deriving its own copies.
  * @throws PlaitError INTERNAL when `t` was made for arrays of another shape (a programming error)
