@@ -124,9 +124,9 @@ test('each skip reason and the error it stands for have one name: the code throw
     assert.deepEqual(corpus.report.firstSkipped.map((s) => [s.code, s.line]), [[SKIP_REASON_CODES[reason], 2]], reason);
   }
   assert.equal(SKIP_REASON_CODES.invalidId, 'INVALID_ID');
-  // The library's, the server's and a cluster's door: the same code, its own message (documents[i]).
+  // The library's, the server's and a cluster's door: the same code, its own message naming the field (documents[i].docId; HTTP: doc_id).
   // (Spaces inside an id are accepted at every door since ids became opaque: test/document-ids.test.ts.)
-  assert.throws(() => checkDocument({ docId: 'my\tnotes', text: 'x' }, 3), (e: unknown) => isPlaitError(e, 'INVALID_ID') && /document id "my\\tnotes" \(documents\[3\]\) holds a tab/.test((e as Error).message));
+  assert.throws(() => checkDocument({ docId: 'my\tnotes', text: 'x' }, 3), (e: unknown) => isPlaitError(e, 'INVALID_ID') && /document id "my\\tnotes" \(documents\[3\]\.docId\) holds a tab/.test((e as Error).message));
   assert.equal(checkDocument({ docId: 'my notes', text: 'x' }, 3).docId, 'my notes');
 });
 
