@@ -25,7 +25,7 @@ import { openIndex, getKernels } from '../src/index.js';
 import { isMain, machine } from './common.js';
 import { loadIndexData } from '../src/format/index-reader.js';
 import { toTransferable, fromTransferable } from '../src/format/shared-arrays.js';
-import { scratchMarks, type ScoringArrays } from '../src/search/plaid.js';
+import { scoringArraysOf, scratchMarks, type ScoringArrays } from '../src/search/plaid.js';
 import { quantiseCentroids } from '../src/search/centroid-quantisation.js';
 import { centroidNormsSq, tokenInverseNormsCache } from '../src/codec/code-scorer.js';
 
@@ -123,19 +123,7 @@ function profile(path: string): object {
     return [v, r1(performance.now() - t)];
   };
   const [data, loadMs] = time(() => loadIndexData(path, kernels, { descriptors: true }));
-  const arrays: ScoringArrays = {
-    dim: data.manifest.dim,
-    nbits: data.manifest.nbits,
-    nCentroids: data.codec.nCentroids,
-    centroids: data.centroids,
-    weights: data.codec.weights,
-    doclens: data.doclens,
-    tokenStarts: data.tokenStarts,
-    segments: data.segments,
-    ivf: data.ivf,
-    ivfOffsets: data.ivfOffsets,
-    tombstones: data.tombstones,
-  };
+  const arrays = scoringArraysOf(data);
   const [w, remapMs] = time(() => fromTransferable<ScoringArrays>(toTransferable(arrays), kernels));
   const [marks, marksMs] = time(() => scratchMarks(w));
   const [q, quantiseMs] = time(() => quantiseCentroids(w.centroids, w.nCentroids, w.dim));

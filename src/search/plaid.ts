@@ -20,7 +20,7 @@ import type { Kernels } from '../kernels/types.js';
 import { typescriptKernels } from '../kernels/typescript-kernels.js';
 import { CANDIDATE_DEFAULTS, SEARCH_DEFAULTS, effectiveNdocs, type CentroidScoring, type PlaidParams } from '../config/defaults.js';
 import { centroidScoresInt8, int8Supported } from './centroid-quantisation.js';
-import type { IndexSegment } from '../format/index-reader.js';
+import type { IndexData, IndexSegment } from '../format/index-reader.js';
 import { probedTokenRanking } from './probed-token-interaction.js';
 import { prunedInteractionScores } from './centroid-pruned-interaction.js';
 import { Scratch } from '../util/scratch.js';
@@ -62,6 +62,23 @@ export interface ScoringArrays {
   tombstones?: Uint8Array | null;
   /** Arithmetic of stage 1's centroid scores (default CANDIDATE_DEFAULTS.centroidScoring). */
   centroidScoring?: CentroidScoring;
+}
+
+/** A loaded generation's arrays, as the scorers (this thread's and the pool's workers') read them. */
+export function scoringArraysOf(data: IndexData): ScoringArrays {
+  return {
+    dim: data.manifest.dim,
+    nbits: data.manifest.nbits,
+    nCentroids: data.codec.nCentroids,
+    centroids: data.centroids,
+    weights: data.codec.weights,
+    doclens: data.doclens,
+    tokenStarts: data.tokenStarts,
+    segments: data.segments,
+    ivf: data.ivf,
+    ivfOffsets: data.ivfOffsets,
+    tombstones: data.tombstones,
+  };
 }
 
 /**

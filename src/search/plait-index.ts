@@ -28,7 +28,7 @@ import type { Encoder, TokenEmbeddings } from '../encoder/types.js';
 import { ENCODER_OPTION_KEYS } from '../encoder/types.js';
 import { DocStoreReader } from '../docstore/index.js';
 import type { EncodedQuery, ScoringArrays } from './plaid.js';
-import { lastCentroidScores } from './plaid.js';
+import { lastCentroidScores, scoringArraysOf } from './plaid.js';
 import { compareDocIds, type ScoredDoc } from './fusion.js';
 import { SearchPool } from './search-pool.js';
 import { Deadline, abortError, sharedAbortController, throwIfAborted, yieldTurn } from './deadline.js';
@@ -342,27 +342,11 @@ export class PlaitIndex {
     this.pool = g.pool;
   }
 
-  private static scoringArraysOf(data: IndexData): ScoringArrays {
-    return {
-      dim: data.manifest.dim,
-      nbits: data.manifest.nbits,
-      nCentroids: data.codec.nCentroids,
-      centroids: data.centroids,
-      weights: data.codec.weights,
-      doclens: data.doclens,
-      tokenStarts: data.tokenStarts,
-      segments: data.segments,
-      ivf: data.ivf,
-      ivfOffsets: data.ivfOffsets,
-      tombstones: data.tombstones,
-    };
-  }
-
   /**
    * A generation's per-generation state over `arrays` (scoringArraysOf(data)).
    * @param tables the shared tables its pool takes over from the served generation's (refresh; carriedScoringTables)
    */
-  private static generationState(data: IndexData, docstore: DocStoreReader, kernels: Kernels, workers: number, arrays: ScoringArrays = PlaitIndex.scoringArraysOf(data), tables?: SharedScoringTables) {
+  private static generationState(data: IndexData, docstore: DocStoreReader, kernels: Kernels, workers: number, arrays: ScoringArrays = scoringArraysOf(data), tables?: SharedScoringTables) {
     return {
       arrays,
       queries: new QueryPreparer(data.manifest.dim, docstore),
@@ -441,7 +425,7 @@ export class PlaitIndex {
     }
     // The next generation's state, warmed up (when this index was) while the current one still serves;
     // what the served generation derived from unchanged bytes is taken over, not derived again (generation-carry.ts).
-    const arrays = PlaitIndex.scoringArraysOf(data);
+    const arrays = scoringArraysOf(data);
     if (this.warmed) await yieldTurn(); // the generation's files opened: requests on the served one run before the next step
     const served = { arrays: this.arrays, pool: this.pool };
     const plan = this.warmed ? await carryPlan({ arrays: served.arrays, manifest: this.manifest }, { arrays, manifest: data.manifest }, yieldTurn) : null;
