@@ -7,15 +7,12 @@
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { Engine, resolveServerOptions, serveEngine, type RunningServer } from '../src/server/index.js';
-import type { Reranker } from '../src/index.js';
+import type { RunningServer } from '../src/server/index.js';
+import { serveNothing } from './helpers/server-fixture.js';
 
 let server: RunningServer;
 before(async () => {
-  const options = resolveServerOptions({ host: '127.0.0.1', port: 0, logLevel: false, defaultMetrics: false }, {});
-  // No request here reaches a model: a borrowed stand-in, never called, instead of loading one.
-  const unused = { names: ['unused'], reranker: {} as Reranker, borrowed: true };
-  server = await serveEngine(new Engine({ indexes: [], rerankers: [unused] }, options));
+  server = await serveNothing();
 });
 after(async () => {
   await server?.close();

@@ -190,3 +190,13 @@ export async function metricValue(url: string, name: string, headers: Record<str
   const text = await (await fetch(`${url}/metrics`, { headers })).text();
   return Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(text)?.[1] ?? NaN);
 }
+
+/**
+ * A real server on 127.0.0.1 serving no index and loading no model (a borrowed reranker stand-in,
+ * never called): for what a request meets before any index or model, validation and routing.
+ */
+export async function serveNothing(): Promise<RunningServer> {
+  const options = resolveServerOptions({ host: '127.0.0.1', port: 0, logLevel: false, defaultMetrics: false }, {});
+  const unused = { names: ['unused'], reranker: {} as Reranker, borrowed: true };
+  return serveEngine(new Engine({ indexes: [], rerankers: [unused] }, options));
+}
