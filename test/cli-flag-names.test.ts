@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runPlait } from './helpers/cli.js';
 
-test('plait search --ncells 0, -k 0 and plait serve --log-level x / --max-body-bytes 5 name the flags (text and --json details.flag)', () => {
+test('plait search --ncells 0, -k 0, --rm3-fb-docs 0, --prf-beta 99, plait explain --rm3-fb-terms 0 and plait serve --log-level x / --max-body-bytes 5 name the flags (text and --json details.flag)', () => {
   const dir = mkdtempSync(join(tmpdir(), 'plait-flag-names-'));
   try {
     const cases: [string[], string][] = [
@@ -20,6 +20,11 @@ test('plait search --ncells 0, -k 0 and plait serve --log-level x / --max-body-b
       [['search', 'no-such-index', 'q', '-k', '0'], 'for -k but received "0"'],
       [['serve', 'no-such-index', '--log-level', 'x'], 'for --log-level but received "x"'],
       [['serve', 'no-such-index', '--max-body-bytes', '5'], 'for --max-body-bytes but received "5"'],
+      // RM3/PRF ranges are the library's (rm3.ts, prf-options.ts), checked after parsing: they had said "for rm3.fbDocs".
+      [['search', 'no-such-index', 'q', '--rm3-fb-docs', '0'], 'for --rm3-fb-docs but received 0'],
+      [['search', 'no-such-index', 'q', '--rm3-original-query-weight', '2'], 'for --rm3-original-query-weight but received 2'],
+      [['search', 'no-such-index', 'q', '--prf-beta', '99'], 'for --prf-beta but received 99'],
+      [['explain', 'no-such-index', 'q', 'd1', '--rm3-fb-terms', '0'], 'for --rm3-fb-terms but received 0'],
     ];
     for (const [args, said] of cases) {
       const r = runPlait(dir, args);
@@ -30,6 +35,10 @@ test('plait search --ncells 0, -k 0 and plait serve --log-level x / --max-body-b
     const err = (JSON.parse(json.stderr) as { error: { details: Record<string, unknown> } }).error;
     assert.equal(err.details['flag'], '--ncells');
     assert.equal(err.details['name'], 'nIvfProbe', 'the library field stays in details.name');
+    const prf = runPlait(dir, ['search', 'no-such-index', 'q', '--prf-fb-docs', '0', '--json']);
+    const prfErr = (JSON.parse(prf.stderr) as { error: { details: Record<string, unknown> } }).error;
+    assert.equal(prfErr.details['flag'], '--prf-fb-docs');
+    assert.equal(prfErr.details['name'], 'prf.fbDocs', 'the library field stays in details.name');
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

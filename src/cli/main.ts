@@ -122,11 +122,14 @@ export function inFlagWords(err: unknown, flag: string): unknown {
 /**
  * A value the library refused after parsing (resolveServerOptions' `logLevel`, `maxBodyBytes`), named
  * by the field whose flag `command` has under the same name in camelCase (`--log-level`: logLevel).
+ * A nested field is its path joined in camelCase (`rm3.fbDocs`: `--rm3-fb-docs`'s rm3FbDocs): the
+ * RM3/PRF ranges (rm3.ts, prf-options.ts) had been refused "for rm3.fbDocs", the library's name.
  */
 function flagOfLibraryName(err: unknown, command: Command | undefined): unknown {
   if (command === undefined || !(err instanceof PlaitError)) return err;
   const name = err.details?.['name'];
-  const option = typeof name === 'string' ? command.options.find((o) => o.attributeName() === name && o.long !== undefined) : undefined;
+  const attribute = typeof name === 'string' ? name.replace(/\.(\w)/g, (_, c: string) => c.toUpperCase()) : undefined;
+  const option = attribute === undefined ? undefined : command.options.find((o) => o.attributeName() === attribute && o.long !== undefined);
   return option === undefined ? err : inFlagWords(err, option.long!);
 }
 
