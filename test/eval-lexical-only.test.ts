@@ -11,7 +11,10 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildSynthetic, syntheticPassages } from '../fixtures/synthetic-index.js';
-import { describeMeta } from '../src/eval/comparison.js';
+import { describeMeta, type ModeInput } from '../src/eval/comparison.js';
+import { evaluateRun } from '../src/eval/metrics.js';
+import { latencyStats } from '../src/eval/latency.js';
+import { renderStageLatency } from '../src/cli/pipeline-options.js';
 import { runPlait, type CliResult } from './helpers/cli.js';
 
 let dir: string;
@@ -36,6 +39,21 @@ test('eval with lexical modes and pipelines only runs without the model (the ind
   assert.match(run.stdout, /^bm25\+rm3 /m);
   assert.match(run.stdout, /^bm25:10 > bm25:5 /m);
   assert.doesNotMatch(run.stdout, /Latencies exclude query encoding/);
+  // The per-stage note had said "includes query encoding" of this pipeline of bm25 stages.
+  assert.match(run.stdout, /^per-stage latency \(mean; lexical stages only: no query is encoded\):$/m);
+  assert.doesNotMatch(run.stdout, /includes query encoding/);
+});
+
+test('the per-stage latency note says query encoding is included only of pipelines that encode', () => {
+  const row = (name: string): ModeInput => ({
+    name,
+    result: evaluateRun(new Map([['q1', [{ docId: 'd0', score: 1 }]]]), new Map([['q1', new Map([['d0', 1]])]])),
+    stageLatency: Object.fromEntries(name.split(' > ').map((label) => [label, latencyStats([1, 2])])),
+  });
+  const header = (rows: ModeInput[]): string => renderStageLatency(rows).split('\n')[0]!;
+  assert.equal(header([row('bm25:100 > late:10')]), 'per-stage latency (mean, includes query encoding):');
+  assert.equal(header([row('bm25:100 > cross:10'), row('rm3:100 > cross:10')]), 'per-stage latency (mean; lexical stages only: no query is encoded):');
+  assert.equal(header([row('bm25:100 > late:10'), row('bm25:10 > bm25:5')]), 'per-stage latency (mean; includes query encoding in the pipelines with a stage other than bm25, rm3, cross):');
 });
 
 test('eval\'s table title and significance note count 1 query in the singular', () => {

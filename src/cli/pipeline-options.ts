@@ -260,14 +260,39 @@ export async function evalPipelineRows(
   }
 }
 
-/** Per-stage latency lines of the pipeline rows, printed under the comparison table. */
+/**
+ * Pipeline stages that use no vectors of the index's model (cross runs its own cross-encoder; ltr's
+ * features include late scores): a pipeline of only these encodes no query, and `plait eval` with
+ * only these and lexical modes loads no model.
+ */
+export const LEXICAL_STAGES: ReadonlySet<StageName> = new Set<StageName>(['bm25', 'rm3', 'cross']);
+
+/** Whether the pipeline `spec` (a row's name) has a stage that encodes its query. */
+function encodesQuery(spec: string): boolean {
+  return parsePipeline(spec).some((s) => !LEXICAL_STAGES.has(s.stage));
+}
+
+/**
+ * Per-stage latency lines of the pipeline rows, printed under the comparison table. The note says
+ * query encoding is included only of rows that encode: it had said "includes query encoding" of
+ * pipelines of lexical stages only (`bm25:100 > bm25:10`), where no query is encoded.
+ */
 export function renderStageLatency(inputs: readonly ModeInput[]): string {
   const lines: string[] = [];
+  let encoding = 0;
   for (const m of inputs) {
     if (m.stageLatency === undefined) continue;
+    if (encodesQuery(m.name)) encoding++;
     const parts = Object.entries(m.stageLatency).map(([label, l]) => `${label} ${l.meanMs.toFixed(1)} ms (p95 ${l.p95Ms.toFixed(1)})`);
     const degraded = Object.entries(m.degraded ?? {}).map(([s, n]) => `${s} degraded on ${plural(n, 'query', 'queries')}`);
     lines.push(`${m.name}: ${parts.join(', ')}${degraded.length > 0 ? `; ${degraded.join(', ')}` : ''}`);
   }
-  return lines.length === 0 ? '' : `per-stage latency (mean, includes query encoding):\n${lines.map((l) => `  ${l}`).join('\n')}\n`;
+  if (lines.length === 0) return '';
+  const note =
+    encoding === lines.length
+      ? 'mean, includes query encoding'
+      : encoding === 0
+        ? 'mean; lexical stages only: no query is encoded'
+        : `mean; includes query encoding in the pipelines with a stage other than ${[...LEXICAL_STAGES].join(', ')}`;
+  return `per-stage latency (${note}):\n${lines.map((l) => `  ${l}`).join('\n')}\n`;
 }

@@ -36,14 +36,11 @@ import { prepareOutputDir, prepareOutputFile, requireInput } from '../validate.j
 import { withHint } from '../report-error.js';
 import { SKIP_INVALID_HELP, runCliBuild, describeSkipped, totalSkipped } from './index-commands.js';
 import { warnSkippedQueries } from './query-warnings.js';
-import { addEvalPipelineFlags, checkPipelineFlags, evalPipelineRows, identicalIdsOption, renderStageLatency, type IdenticalIdsRule } from '../pipeline-options.js';
+import { LEXICAL_STAGES, addEvalPipelineFlags, checkPipelineFlags, evalPipelineRows, identicalIdsOption, renderStageLatency, type IdenticalIdsRule } from '../pipeline-options.js';
 import { splitPipelineSpecs } from '../../eval/pipeline-modes.js';
-import { parsePipeline, type StageName } from '../../pipeline/pipeline-spec.js';
+import { parsePipeline } from '../../pipeline/pipeline-spec.js';
 import { matchCorpus } from '../corpus-match.js';
 import { checkJudgedQueries, checkQrelsInIndex } from '../qrels-check.js';
-
-/** Pipeline stages that use no vectors of the index's model (cross runs its own cross-encoder; ltr's features include late scores). */
-const LEXICAL_STAGES: ReadonlySet<StageName> = new Set<StageName>(['bm25', 'rm3', 'cross']);
 
 interface EvalCliOptions {
   synonyms?: string;
