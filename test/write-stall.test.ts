@@ -132,3 +132,14 @@ test('int8 centroids are quantised once for equal centroids (a refresh loads the
   assert.notEqual(qb, qa);
   assert.notDeepEqual(qb.bytes, qa.bytes);
 });
+
+// On the write thread, two writes of one process had raced for the folder's lock: the second was
+// refused INDEX_LOCKED, "being written by another process" (a fresh user's trial: 4 runs of 4). They
+// were never concurrent while each ran synchronously; they now queue (write-thread.ts serialWrite).
+test('writes started together by one process queue for the folder instead of refusing each other', async () => {
+  const settled = await Promise.allSettled([index.delete([ids[1950]!]), index.delete([ids[1951]!]), index.compact(), index.delete({ filter: { doc_id: { $in: [ids[1952]!, ids[1953]!] } } }), index.compact()]);
+  assert.deepEqual(settled.map((s) => (s.status === 'fulfilled' ? 'ok' : (s.reason as { code?: string }).code)), ['ok', 'ok', 'ok', 'ok', 'ok']);
+  const deleted = settled.slice(0, 4).filter((_, i) => i !== 2).map((s) => (s as PromiseFulfilledResult<UpdateResult>).value.deleted);
+  assert.deepEqual(deleted, [1, 1, 2]);
+  assert.equal((await index.search('alpha', { mode: 'bm25', topK: 5 })).hits.some((h) => [ids[1950], ids[1951], ids[1952], ids[1953]].includes(h.docId)), false);
+});

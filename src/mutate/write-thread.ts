@@ -26,6 +26,7 @@
  * (`onStep`, `onOp`: functions do not cross to a thread). `observeTransactions` sees the calling
  * thread's transactions only, not the write thread's.
  */
+import { resolve } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { WRITE_THREAD_DEFAULTS } from '../config/defaults.js';
 import { PlaitError, abortedBy, checkNonEmptyString, checkObject, type ErrorCode, type ErrorDetails } from '../errors/index.js';
@@ -157,6 +158,32 @@ function runTask(task: WriteTask): Promise<unknown> {
   });
 }
 
+/** This process's writes per index folder (resolved path) → the end of the last one queued. */
+const queued = new Map<string, Promise<unknown>>();
+
+/**
+ * Runs `write` after this process's earlier writes to the index folder `dir` have ended (each
+ * settled, whatever its outcome), so two writes of one process never race for the folder's lock.
+ * Before the write thread, a delete, a compaction and an add's commit each ran synchronously, so
+ * they could not overlap; on the thread, `Promise.all([index.delete(a), index.delete(b)])` had
+ * refused the second with INDEX_LOCKED, "being written by another process". Another process's
+ * writer is still met at the lock (INDEX_LOCKED, or the server's lock wait).
+ */
+export function serialWrite<T>(dir: string, write: () => T | Promise<T>): Promise<T> {
+  const key = resolve(dir);
+  const before = queued.get(key) ?? Promise.resolve();
+  const run = before.then(write, write);
+  const end = run.then(
+    () => undefined,
+    () => undefined,
+  );
+  queued.set(key, end);
+  void end.then(() => {
+    if (queued.get(key) === end) queued.delete(key);
+  });
+  return run;
+}
+
 /** Runs `task` under `signal` (see OffThreadWriteOptions.signal). */
 async function underSignal(task: WriteTask, signal: AbortSignal | undefined, what: string): Promise<unknown> {
   if (signal?.aborted === true) throw abortedBy(signal, `${what} was cancelled before it started: nothing was written`);
@@ -206,7 +233,7 @@ export async function updateIndexOffThread(dir: string, req: UpdateRequest, opti
     ...(options.autoCompactShare === undefined ? {} : { autoCompactShare: options.autoCompactShare }),
     ...(options.deltaMergeShare === undefined ? {} : { deltaMergeShare: options.deltaMergeShare }),
   };
-  return (await underSignal(task, options.signal, 'the write')) as UpdateResult;
+  return (await serialWrite(dir, () => underSignal(task, options.signal, 'the write'))) as UpdateResult;
 }
 
 /**
@@ -217,5 +244,5 @@ export async function updateIndexOffThread(dir: string, req: UpdateRequest, opti
 export async function compactIndexOffThread(dir: string, options: Pick<OffThreadWriteOptions, 'kernels' | 'lock' | 'signal'> = {}): Promise<IndexManifest> {
   checkOptionKeys(options, { kernels: true, lock: true, signal: true }, 'compactIndexOffThread option');
   checkNonEmptyString('dir', dir, 'an index folder path');
-  return (await underSignal({ ...baseTask(dir, options), op: 'compact' }, options.signal, 'the compaction')) as IndexManifest;
+  return (await serialWrite(dir, () => underSignal({ ...baseTask(dir, options), op: 'compact' }, options.signal, 'the compaction'))) as IndexManifest;
 }

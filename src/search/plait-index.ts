@@ -59,7 +59,7 @@ import { mixedFilterWarnings, noMatchWarnings, type FilterWarning } from '../doc
 import { candidateMarks, docMask, exactFilter, exactFiltered, filteredBm25, type DocMask } from './filtered-search.js';
 import { indexText } from '../indexer/index-text.js';
 import { updateIndex, type EncodedDocument, type UpdateResult } from '../mutate/index-updater.js';
-import { compactIndexOffThread, updateIndexOffThread } from '../mutate/write-thread.js';
+import { compactIndexOffThread, serialWrite, updateIndexOffThread } from '../mutate/write-thread.js';
 import { checkDocument, encodeDocuments, throwIfWriteCancelled } from '../mutate/encode-documents.js';
 import { lookupDocId } from '../indexer/corpus/document-id.js';
 import { splitUnchanged, writeUpserts } from '../mutate/unchanged-upsert.js';
@@ -515,11 +515,13 @@ export class PlaitIndex {
       });
       return out;
     };
-    const commit = (add: EncodedDocument[], keep: DocumentInput[]): UpdateResult => {
-      this.checkOpen(); // closed while the last batch finished: nothing is committed after close()
-      throwIfWriteCancelled(signal, docs.length);
-      return updateIndex(this.path, { add, keep, noReplace }, { kernels: this.kernels });
-    };
+    // Behind this process's other writes to the folder (a delete or a compaction on the write thread).
+    const commit = (add: EncodedDocument[], keep: DocumentInput[]): Promise<UpdateResult> =>
+      serialWrite(this.path, () => {
+        this.checkOpen(); // closed while the last batch finished: nothing is committed after close()
+        throwIfWriteCancelled(signal, docs.length);
+        return updateIndex(this.path, { add, keep, noReplace }, { kernels: this.kernels });
+      });
     const { result } = await writeUpserts(docs, split, encode, commit);
     // Also when nothing was committed (every document unchanged): the answer's generation is the committed one, served from here on.
     await this.afterCommit();
